@@ -1,0 +1,36 @@
+# One entry point for a fresh machine: `make demo` (the main job) and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+# This machine keeps torch wheels on disk; pin them here (not in pyproject) so
+# users elsewhere get whatever torch their platform needs.
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup data demo test bench clean
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+# The embedded default dataset (Fashion-MNIST) comes from Debian; skip quietly
+# where apt is unavailable (torchvision's downloader is the fallback there).
+data:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
+	  || echo "warning: could not install dataset-fashion-mnist"; fi
+
+demo: setup
+	$(VENV)/bin/genelang check examples/genotypes/*.gene
+	$(VENV)/bin/genelang show examples/genotypes/nasgep_demo.gene
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,3 @@
+from genelang.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""The built-in spaces and operation sets (names and arities only).
+
+conv: NASGEP conv blocks (ReLU → conv → BN), DARTS primitives under DARTS's own
+names, and the linking functions `add` and `cat`. Cell inputs are `h1` (the
+previous cell's output) and `h2` (the one before it).
+
+rnn: the gene-nas recurrent set. Inputs are `x`, `S[t-1]` (a state's previous
+value) and `S[t]` (a state's new value, for states computed before this one).
+"""
+from __future__ import annotations
+
+import re
+
+from genelang.compiler.registry import ADF, MAIN, Op, Space, register_op, register_space
+
+CONV, RNN = "conv", "rnn"
+CONV_INPUTS = ("h1", "h2")
+NASGEP_SIZES = ("3x3", "5x5", "3x5", "5x3", "1x7", "7x1")
+DARTS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+             "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
+RNN_STATE = re.compile(r"^(?P<state>[A-Za-z_][A-Za-z0-9_]*)\[t(?P<prev>-1)?\]$")
+
+register_space(Space(
+    CONV, main_kind="cell", required_mains=("normal", "reduction"),
+    allowed_mains=re.compile(r"^(normal|reduction)$"),
+    builders_module="genelang.compiler.conv_ops",
+    doc="image cells: ADFs of conv ops over h1/h2, cells linking ADFs"))
+register_space(Space(
+    RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops",
+    doc="recurrent cells: one program per state over x, S[t-1] and earlier S[t]"))
+
+BOTH = frozenset({ADF, MAIN})
+ADF_ONLY = frozenset({ADF})
+
+register_op(Op("pw", 1, CONV, ADF_ONLY, doc="pointwise 1×1 conv block"))
+for size in NASGEP_SIZES:
+    register_op(Op(f"dw{size}", 1, CONV, ADF_ONLY, doc=f"depthwise {size} conv block"))
+    register_op(Op(f"sep{size}", 1, CONV, ADF_ONLY, doc=f"separable {size}: pointwise then depthwise"))
+    register_op(Op(f"isep{size}", 1, CONV, ADF_ONLY,
+                   doc=f"inverse separable {size}: depthwise then pointwise"))
+for name in DARTS_OPS:
+    register_op(Op(name, 1, CONV, ADF_ONLY, doc=f"DARTS primitive {name}"))
+register_op(Op("add", 2, CONV, BOTH, doc="element-wise sum"))
+register_op(Op("cat", 2, CONV, BOTH, doc="channel concatenation (nested cats flatten)"))
+
+for name, arity, doc in [
+    ("add", 2, "element-wise sum"),
+    ("mul", 2, "element-wise product"),
+    ("cat_linear", 2, "concatenate, then Linear to the hidden size"),
+    ("blend", 3, "a·c + b·(1−c)"),
+    ("mean", 2, "element-wise mean (nested means flatten)"),
+    ("linear", 1, "Linear to the hidden size"),
+    ("sigmoid", 1, "sigmoid"), ("tanh", 1, "tanh"), ("relu", 1, "ReLU"),
+    ("leaky_relu", 1, "leaky ReLU"), ("identity", 1, "identity"),
+    ("layer_norm", 1, "layer normalisation"),
+]:
+    register_op(Op(name, arity, RNN, BOTH, doc=doc))
