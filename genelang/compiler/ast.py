@@ -49,9 +49,9 @@ class Genome:
     space: str
     genes: tuple[Gene, ...]
     leading: tuple[str, ...] = ()
-    blank_before: bool = False
     closing: tuple[str, ...] = ()       # comment lines before the closing brace
     comment: str | None = None          # trailing comment on the 'genome' line
+    end_comment: str | None = None      # trailing comment on the closing brace's line
     pos: Pos | None = field(default=None, compare=False)
 
     def gene(self, name: str, kind: GeneKind | None = None) -> Gene:
@@ -79,6 +79,8 @@ class GeneFile:
     trailing: tuple[str, ...] = ()      # comment lines after the last genome
     path: str = field(default="<string>", compare=False)
     source: str = field(default="", compare=False, repr=False)
+    # diagnostics found while parsing that the checker reports with its own
+    problems: tuple = field(default=(), compare=False, repr=False)
 
     def genome(self, name: str | None = None) -> Genome:
         """The named genome, or the only one when no name is given."""
