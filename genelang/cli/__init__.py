@@ -1,0 +1,47 @@
+"""The `genelang` command line: thin click commands over library functions.
+
+Each area keeps its commands in its own module; this one holds the group and
+the one place user errors become messages and exit code 2.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from genelang import __version__
+from genelang.cli._common import handle_errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="genelang")
+def cli() -> None:
+    """genelang: write neural architectures as gene expressions, compile,
+    train and evolve them.
+
+    \b
+    Typical use:
+      genelang check cells/*.gene          find every error in genotype files
+      genelang show best.gene              decoded trees and cell DAGs
+      genelang evolve spec.yaml            run (or resume) a search
+      genelang compile best.gene --to torchscript -o best.pt
+    """
+
+
+def _register() -> None:
+    from genelang.cli import lang  # noqa: F401
+    for name in ("compile", "train", "evolve", "study"):
+        try:
+            __import__(f"genelang.cli.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"genelang.cli.{name}":
+                raise
+
+
+_register()
+
+
+def main() -> None:
+    with handle_errors():
+        cli.main(prog_name="genelang", standalone_mode=True)
+    sys.exit(0)

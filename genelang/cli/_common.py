@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: rich consoles and turning user errors into exit code 2."""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+from rich.console import Console
+
+from genelang.errors import Diagnostic, GenelangError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EXIT_USER = 2
+
+
+def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps({"ok": False, "errors": [d.to_dict() for d in diags]}, indent=2))
+        return
+    for d in diags:
+        loc = d.location
+        err.print(f"[bold]{loc}[/bold]: [red bold]error[/red bold][dim]\\[{d.code}][/dim]: {d.message}",
+                  markup=True, highlight=False)
+        caret = loc.caret()
+        if caret:
+            src, marks = caret.split("\n")
+            err.print("    " + src, markup=False)
+            err.print("    " + marks, style="red bold", markup=False)
+        if d.hint:
+            err.print(f"    [cyan]hint[/cyan]: {_esc(d.hint)}")
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)
+
+
+@contextlib.contextmanager
+def handle_errors(as_json: bool = False):
+    """Print user errors without a traceback and exit 2; let internal bugs raise."""
+    try:
+        yield
+    except GenelangError as e:
+        print_diagnostics(e.diagnostics, as_json)
+        sys.exit(EXIT_USER)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Language commands: check, fmt, show."""
