@@ -21,8 +21,8 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
         return
     for d in diags:
         loc = d.location
-        err.print(f"[bold]{loc}[/bold]: [red bold]error[/red bold][dim]\\[{d.code}][/dim]: {d.message}",
-                  markup=True, highlight=False)
+        err.print(f"[bold]{_esc(str(loc))}[/bold]: [red bold]error[/red bold]"
+                  f"[dim]\\[{d.code}][/dim]: {_esc(d.message)}")
         caret = loc.caret()
         if caret:
             src, marks = caret.split("\n")

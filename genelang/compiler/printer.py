@@ -47,13 +47,15 @@ def format_genome(genome: Genome, form: str | None = None) -> str:
     lines = [*genome.leading]
     lines.append(_with_comment(f"genome {genome.name} on {genome.space} {{", genome.comment))
     width = max((len(g.kind) + 1 + len(g.name) for g in genome.genes), default=0)
-    for gene in genome.genes:
+    codes = [f"{g.kind} {g.name}".ljust(width) + f" = {gene_body(g, genome.space, form)}"
+             for g in genome.genes]
+    # inline comments line up in one column per genome
+    col = max((len(c) for c, g in zip(codes, genome.genes) if g.comment), default=0)
+    for gene, code in zip(genome.genes, codes):
         if gene.blank_before:
             lines.append("")
         lines += [INDENT + c for c in gene.leading]
-        lhs = f"{gene.kind} {gene.name}".ljust(width)
-        lines.append(INDENT + _with_comment(f"{lhs} = {gene_body(gene, genome.space, form)}",
-                                            gene.comment))
+        lines.append(INDENT + _with_comment(code.ljust(col) if gene.comment else code, gene.comment))
     lines += [INDENT + c for c in genome.closing]
     lines.append(_with_comment("}", genome.end_comment))
     return "\n".join(lines) + "\n"
