@@ -49,21 +49,17 @@ def _sym_pos(gene: Gene, i: int) -> Pos | None:
 
 def terminals(genome: Genome, gene: Gene) -> list[str]:
     """The terminals a gene may use, in a stable order (evolution draws from these)."""
-    space = get_space(genome.space) if genome.space in spaces() else None
-    earlier = []
-    for g in genome.adfs:
-        if g is gene or g.name == gene.name and gene.kind == "adf":
-            break
-        earlier.append(g.name)
-    if space is None:
+    if genome.space not in spaces():
         return []
-    if space.name == "conv":
-        return [*CONV_INPUTS, *earlier] if gene.kind == "adf" else [g.name for g in genome.adfs]
-    states = [g.name for g in genome.mains]
+    adfs = [g.name for g in genome.genes if g.kind == "adf"]
+    earlier = adfs[:adfs.index(gene.name)] if gene.kind == "adf" and gene.name in adfs else adfs
+    if genome.space == "conv":
+        return [*CONV_INPUTS, *earlier] if gene.kind == "adf" else adfs
+    states = [g.name for g in genome.genes if g.kind != "adf"]
     base = ["x", *(f"{s}[t-1]" for s in states)]
     if gene.kind == "adf":
         return base + earlier
-    return base + [f"{s}[t]" for s in states if s != gene.name] + [g.name for g in genome.adfs]
+    return base + [f"{s}[t]" for s in states if s != gene.name] + adfs
 
 
 def functions(genome: Genome, gene: Gene) -> list[str]:
@@ -166,7 +162,7 @@ def _check_mains(genome: Genome, space: Space, report: _Reporter) -> None:
         if name not in have:
             report("missing", f"genome {genome.name!r} has no {space.main_kind} {name!r}",
                    genome.pos, f"add a line: {space.main_kind} {name} = ...")
-    if not genome.mains:
+    if not genome.mains and not space.required_mains:
         report("missing", f"genome {genome.name!r} has no {space.main_kind} programs", genome.pos,
                f"add a line: {space.main_kind} NAME = ...")
 
@@ -174,10 +170,11 @@ def _check_mains(genome: Genome, space: Space, report: _Reporter) -> None:
 def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> bool:
     """Report the problems of one gene; True when it decodes cleanly."""
     role = ADF if gene.kind == "adf" else MAIN
-    funcs = set(space.functions(role))
+    funcs = space.functions(role)
+    func_set = set(funcs)
     terms = terminals(genome, gene)
     term_set = set(terms)
-    adf_names = [g.name for g in genome.adfs]
+    adf_names = [g.name for g in genome.genes if g.kind == "adf"]
     ok = True
     for i, sym in enumerate(gene.symbols):
         in_head = i < len(gene.head)
@@ -187,7 +184,7 @@ def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> 
                 report("tail", f"function {sym!r} in the tail", pos,
                        "a tail holds terminals only, so every head decodes to a complete tree")
                 ok = False
-            elif sym not in funcs:
+            elif sym not in func_set:
                 report("role", f"{sym!r} cannot be used in a {gene.kind} gene", pos,
                        _role_hint(space, gene))
                 ok = False
@@ -267,7 +264,7 @@ def _check_state_cycles(genome: Genome, report: _Reporter) -> None:
         if gene.kind == "adf":
             adf_reads[gene.name] = reads
         else:
-            deps[gene.name] = reads
+            deps[gene.name] = reads - {gene.name}   # a self-read is reported per symbol
     # depth-first search for a cycle among states
     color: dict[str, int] = {}
 

@@ -2,11 +2,12 @@
 genes and genomes they stand next to, so the printer can give them back."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, v_args
+from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
@@ -16,8 +17,6 @@ from genelang.errors import Diagnostic, GenelangError, Location, ParseError
 KEYWORDS = {"genome", "on", "adf", "cell", "state"}
 _GRAMMAR = files("genelang").joinpath("grammar.lark").read_text()
 _comments: list[Token] = []
-_PARSER = Lark(_GRAMMAR, parser="lalr", propagate_positions=True,
-               lexer_callbacks={"COMMENT": _comments.append})
 
 
 def _pos(tok: Token) -> Pos:
@@ -26,16 +25,24 @@ def _pos(tok: Token) -> Pos:
 
 @dataclass
 class _Call:
-    sym: Token
+    sym: str
+    pos: Pos
     args: list["_Call"]
+    end_line: int
+
+
+@dataclass
+class _Karva:
+    head: list[str]
+    tail: list[str]
+    pos: list[Pos]
 
 
 @dataclass
 class _RawGene:
     kind: Token
     name: Token
-    body: list[Token] | _Call      # Karva symbols, or a nested call
-    bar_after: int                  # Karva: how many symbols are in the head
+    body: _Karva | _Call
     end_line: int
 
 
@@ -47,36 +54,65 @@ class _RawGenome:
     end_line: int                   # line of the closing brace
 
 
+def _split_run(tok: Token) -> tuple[list[str], list[Pos]]:
+    """The symbols of a SYMBOLS token with their positions."""
+    syms, pos = [], []
+    for m in _WORD.finditer(tok):
+        syms.append(m.group())
+        pos.append(Pos(tok.line, tok.column + m.start(), tok.column + m.end()))
+    return syms, pos
+
+
+_WORD = re.compile(r"\S+")
+
+
 class _ToRaw(Transformer):
-    @v_args(inline=True)
-    def symbol(self, tok):
-        return tok
+    """Runs inside the LALR parser (no tree is built); closing tokens are kept
+    in the grammar only to know where a gene or genome ends."""
 
-    @v_args(meta=True)
-    def karva(self, meta, children):
-        return children
+    def karva(self, children):
+        head, bar, tail = children
+        h, hp = _split_run(head)
+        t, tp = _split_run(tail)
+        return _Karva(h, t, hp + tp)
 
-    @v_args(inline=True)
-    def call(self, sym, *args):
-        return _Call(sym, list(args))
+    def leaf(self, children):
+        (tok,) = children
+        syms, pos = _split_run(tok)
+        if len(syms) > 1:
+            raise _MissingBar(tok)
+        return _Call(syms[0], pos[0], [], tok.line)
 
-    @v_args(meta=True)
-    def gene(self, meta, children):
+    def call(self, children):
+        sym, *args, rpar = children
+        args = [a if isinstance(a, _Call) else _Call(str(a), _pos(a), [], a.line) for a in args]
+        return _Call(str(sym), _pos(sym), args, rpar.line)
+
+    def gene(self, children):
         kind, name, body = children
-        return _RawGene(kind, name, body, 0, meta.end_line)
+        end = body.end_line if isinstance(body, _Call) else body.pos[-1].line
+        return _RawGene(kind, name, body, end)
 
-    @v_args(meta=True)
-    def genome(self, meta, children):
-        name, space, *genes = children
-        return _RawGenome(name, space, genes, meta.end_line)
+    def genome(self, children):
+        name, space, *genes, rbrace = children
+        return _RawGenome(name, space, genes, rbrace.line)
 
     def start(self, genomes):
         return genomes
 
 
+class _MissingBar(Exception):
+    def __init__(self, tok: Token):
+        self.tok = tok
+
+
+# The transformer runs inside the LALR parser: no parse tree is built at all.
+_PARSER = Lark(_GRAMMAR, parser="lalr", transformer=_ToRaw(),
+               lexer_callbacks={"COMMENT": _comments.append})
+
 _TOKEN_NAMES = {
     "NAME": "a name", "KIND": "'adf', 'cell' or 'state'", "LBRACE": "'{'", "RBRACE": "'}'",
-    "VBAR": "'|'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "EQUAL": "'='",
+    "BAR": "'|'", "SYMBOLS": "symbols", "CALLEE": "a call", "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "EQUAL": "'='",
     "GENOME": "'genome'", "ON": "'on'", "$END": "end of file",
 }
 
@@ -84,7 +120,8 @@ _TOKEN_NAMES = {
 def _error_from_lark(err: UnexpectedInput, text: str, path: str) -> ParseError:
     lines = text.splitlines()
     line, col = getattr(err, "line", 0) or 0, getattr(err, "column", 0) or 0
-    if isinstance(err, UnexpectedEOF) or line <= 0:
+    tok = getattr(err, "token", None)
+    if isinstance(err, UnexpectedEOF) or line <= 0 or (tok is not None and tok.type == "$END"):
         line = max(1, len(lines))
         col = len(lines[-1]) + 1 if lines else 1
     src = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -101,6 +138,8 @@ def _error_from_lark(err: UnexpectedInput, text: str, path: str) -> ParseError:
                           if hasattr(err, "expected") and err.expected else set())
         if expected:
             hint = "expected " + ", ".join(expected)
+        if at_end and "RBRACE" in (getattr(err, "expected", None) or ()):
+            hint = "a genome is not closed: add '}'"
         if not at_end:
             width = max(1, len(str(tok)))
             if str(tok) in KEYWORDS:
@@ -118,9 +157,14 @@ def parse_text(text: str, path: str = "<string>") -> GeneFile:
         tree = _PARSER.parse(text)
     except UnexpectedInput as err:
         raise _error_from_lark(err, text, path) from None
+    except _MissingBar as mb:
+        tok = mb.tok
+        src = text.splitlines()[tok.line - 1]
+        raise ParseError(Diagnostic(
+            "syntax", "several symbols but no '|'", Location(path, tok.line, tok.column, tok.end_column, src),
+            "write Karva as 'head | tail' (or one nested call such as add(h1, h2))")) from None
     comments = sorted((c.line, str(c).rstrip()) for c in _comments)
-    raw = _ToRaw().transform(tree)
-    return _Builder(text, path, comments).build(raw)
+    return _Builder(text, path, comments).build(tree)
 
 
 def parse_file(path: str | Path) -> GeneFile:
@@ -170,8 +214,12 @@ class _Builder:
         genomes = []
         for r in raws:
             leading = self._leading(r.name.line)
-            header = self._trailing(r.name.line)
-            genes = tuple(self._gene(str(r.space), g, first=(i == 0)) for i, g in enumerate(r.genes))
+            # a comment belongs to the last item that ends on its line
+            first_gene_line = r.genes[0].kind.line if r.genes else None
+            header = self._trailing(r.name.line) if first_gene_line != r.name.line else None
+            genes = tuple(self._gene(str(r.space), g, first=(i == 0),
+                                     next_line=r.genes[i + 1].kind.line if i + 1 < len(r.genes) else None)
+                          for i, g in enumerate(r.genes))
             closing = self._leading(r.end_line)
             end = self._trailing(r.end_line)
             genomes.append(Genome(str(r.name), str(r.space), genes, leading, closing,
@@ -179,31 +227,17 @@ class _Builder:
         trailing = tuple(c for _, c in self.comments[self.next:])
         return GeneFile(tuple(genomes), trailing, self.path, self.text, tuple(self.tree_problems))
 
-    def _gene(self, space: str, g: _RawGene, first: bool) -> Gene:
+    def _gene(self, space: str, g: _RawGene, first: bool, next_line: int | None) -> Gene:
         blank = (not first) and self._blank_before(g.kind.line)
         leading = self._leading(g.kind.line)
-        comment = self._trailing(g.end_line)
-        if isinstance(g.body, list):
-            head, tail = self._split(g.body)
-            return Gene(str(g.kind), str(g.name), tuple(map(str, head)), tuple(map(str, tail)),
-                        "karva", comment, leading, blank, _pos(g.name),
-                        tuple(_pos(t) for t in g.body))
+        comment = self._trailing(g.end_line) if next_line != g.end_line else None
+        if isinstance(g.body, _Karva):
+            k = g.body
+            return Gene(str(g.kind), str(g.name), tuple(k.head), tuple(k.tail), "karva", comment,
+                        leading, blank, _pos(g.name), tuple(k.pos))
         head, tail, positions = self._encode_call(space, str(g.kind), g.body)
         return Gene(str(g.kind), str(g.name), head, tail, "tree", comment, leading, blank,
                     _pos(g.name), positions)
-
-    def _split(self, syms: list[Token]) -> tuple[list[Token], list[Token]]:
-        """The grammar drops the anonymous '|'; find it between two symbols."""
-        for i in range(len(syms) - 1):
-            a, b = syms[i], syms[i + 1]
-            if a.end_line == b.line:
-                between = self.lines[a.line - 1][a.end_column - 1: b.column - 1]
-            else:
-                between = self.lines[a.end_line - 1][a.end_column - 1:].split("#", 1)[0]
-                between += "".join(ln.split("#", 1)[0] for ln in self.lines[a.end_line: b.line])
-            if "|" in between:
-                return syms[: i + 1], syms[i + 1:]
-        raise AssertionError("karva gene without '|'")  # the grammar requires one
 
     def _encode_call(self, space: str, kind: str, call: _Call):
         """Encode a nested call to Karva. Arities are the written ones; where they
@@ -212,11 +246,11 @@ class _Builder:
         written: dict[str, int] = {}
 
         def to_node(c: _Call) -> karva.Node:
-            positions[id(c)] = _pos(c.sym)
-            written.setdefault(str(c.sym), len(c.args))
-            if written[str(c.sym)] != len(c.args) or self._arity(space, str(c.sym)) not in (None, len(c.args)):
+            positions[id(c)] = c.pos
+            written.setdefault(c.sym, len(c.args))
+            if written[c.sym] != len(c.args) or self._arity(space, c.sym) not in (None, len(c.args)):
                 self._arity_problem(space, c)
-            return karva.Node(str(c.sym), tuple(to_node(a) for a in c.args), id(c))
+            return karva.Node(c.sym, tuple(to_node(a) for a in c.args), id(c))
 
         tree = to_node(call)
         n = 2
@@ -235,12 +269,11 @@ class _Builder:
         return op.arity if op else None
 
     def _arity_problem(self, space: str, c: _Call) -> None:
-        want = self._arity(space, str(c.sym))
+        want = self._arity(space, c.sym)
         got = len(c.args)
-        src = self.lines[c.sym.line - 1]
-        loc = Location(self.path, c.sym.line, c.sym.column, c.sym.end_column, src)
+        loc = Location(self.path, c.pos.line, c.pos.col, c.pos.end_col, self.lines[c.pos.line - 1])
         if want == 0:
-            msg = f"{str(c.sym)!r} is not a function but is called with {got} argument(s)"
+            msg = f"{c.sym!r} is not a function but is called with {got} argument(s)"
         else:
-            msg = f"{str(c.sym)!r} takes {want} argument(s), called with {got}"
+            msg = f"{c.sym!r} takes {want} argument(s), called with {got}"
         self.tree_problems.append(Diagnostic("arity", msg, loc))

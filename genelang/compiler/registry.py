@@ -37,12 +37,22 @@ class Space:
     builders_module: str | None = None
     ops: dict[str, Op] = field(default_factory=dict)
     doc: str = ""
+    # derived from `ops`; cleared whenever an op is registered (checking is a hot path)
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def max_arity(self, role: str) -> int:
-        return max((op.arity for op in self.ops.values() if role in op.roles), default=1)
+        key = ("max_arity", role)
+        if key not in self._derived:
+            self._derived[key] = max((op.arity for op in self.ops.values() if role in op.roles),
+                                     default=1)
+        return self._derived[key]
 
     def functions(self, role: str) -> list[str]:
-        return sorted(n for n, op in self.ops.items() if role in op.roles and op.arity > 0)
+        key = ("functions", role)
+        if key not in self._derived:
+            self._derived[key] = sorted(n for n, op in self.ops.items()
+                                        if role in op.roles and op.arity > 0)
+        return list(self._derived[key])
 
 
 _SPACES: dict[str, Space] = {}
@@ -68,6 +78,7 @@ def register_op(op: Op, *, replace_existing: bool = False) -> Op:
     if op.name in space.ops and not replace_existing:
         raise ValueError(f"operation {op.name!r} already registered in space {op.space!r}")
     space.ops[op.name] = op
+    space._derived.clear()
     return op
 
 
