@@ -3,6 +3,7 @@ genes and genomes they stand next to, so the printer can give them back."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -17,6 +18,7 @@ from genelang.errors import Diagnostic, GenelangError, Location, ParseError
 KEYWORDS = {"genome", "on", "adf", "cell", "state"}
 _GRAMMAR = files("genelang").joinpath("grammar.lark").read_text()
 _comments: list[Token] = []
+_LOCK = threading.Lock()
 
 
 def _pos(tok: Token) -> Pos:
@@ -152,9 +154,11 @@ def parse_text(text: str, path: str = "<string>") -> GeneFile:
 
     Only syntax is checked here; `genelang.compiler.check` checks meaning.
     """
-    _comments.clear()
     try:
-        tree = _PARSER.parse(text)
+        with _LOCK:   # the lexer callback fills one shared list
+            _comments.clear()
+            tree = _PARSER.parse(text)
+            comments = sorted((c.line, str(c).rstrip()) for c in _comments)
     except UnexpectedInput as err:
         raise _error_from_lark(err, text, path) from None
     except _MissingBar as mb:
@@ -163,7 +167,6 @@ def parse_text(text: str, path: str = "<string>") -> GeneFile:
         raise ParseError(Diagnostic(
             "syntax", "several symbols but no '|'", Location(path, tok.line, tok.column, tok.end_column, src),
             "write Karva as 'head | tail' (or one nested call such as add(h1, h2))")) from None
-    comments = sorted((c.line, str(c).rstrip()) for c in _comments)
     return _Builder(text, path, comments).build(tree)
 
 
