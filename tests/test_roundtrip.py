@@ -55,3 +55,25 @@ def test_formatting_normalises_layout():
         "    cell reduction = add(a, a)\n"
         "}\n")
     assert format_genome(parse_text(text).genomes[0]) == text
+
+
+def test_compiled_and_pure_python_parsers_agree():
+    from genelang.compiler import parser
+    pure = parser._make_parser(fast=False)
+    golden = sorted(Path(__file__).parent.joinpath("golden").glob("*.gene"))
+    for path in EXAMPLES + golden:
+        text = path.read_text()
+        fast_gf, fast_err = _parse_with(parser, parser._PARSER, text)
+        pure_gf, pure_err = _parse_with(parser, pure, text)
+        assert fast_gf == pure_gf and fast_err == pure_err, path.name
+
+
+def _parse_with(parser, lark_parser, text):
+    from genelang.errors import GenelangError
+    saved, parser._PARSER = parser._PARSER, lark_parser
+    try:
+        return parser.parse_text(text), None
+    except GenelangError as e:
+        return None, [d.render() for d in e.diagnostics]
+    finally:
+        parser._PARSER = saved

@@ -8,14 +8,13 @@ Locations never take part in equality: a genome is its text, not its position.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 GeneKind = Literal["adf", "cell", "state"]
 Form = Literal["karva", "tree"]
 
 
-@dataclass(frozen=True)
-class Pos:
+class Pos(NamedTuple):   # a tuple: made once per symbol, so cheap to build
     line: int
     col: int
     end_col: int
