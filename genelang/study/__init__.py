@@ -1,0 +1,1 @@
+"""Studies of hand-written genotypes: ablations, samples and statistical comparisons."""
