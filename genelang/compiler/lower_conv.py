@@ -1,0 +1,130 @@
+"""Lowering a conv genome's cell to a `torch.fx.GraphModule`.
+
+The cell's DAG (from `dag.main_graph`) becomes straight-line code: every ADF
+node is computed once, in dependency order, with its own modules. The rules
+(preprocessing, strides, cat flattening and projection, drop-path) are those
+of docs/semantics.md. The result prints as Python (`cell.code`), scripts with
+TorchScript and exports with `torch.export`.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+
+from genelang.compiler import karva
+from genelang.compiler.ast import Genome
+from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
+from genelang.compiler.dag import main_graph
+from genelang.compiler.opsets import CONV, CONV_INPUTS
+from genelang.compiler.registry import get_op
+
+LINKS = ("add", "cat")
+
+
+class DropPath(nn.Module):
+    """DARTS's drop-path: zero a whole sample's branch with probability p (training only)."""
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.p > 0.0:
+            keep = 1.0 - self.p
+            mask = torch.empty(x.size(0), 1, 1, 1, dtype=x.dtype, device=x.device).bernoulli_(keep)
+            return x / keep * mask
+        return x
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    C_prev_prev: int
+    C_prev: int
+    C: int
+    reduction: bool
+    reduction_prev: bool
+    drop_path: bool = False      # insert DropPath modules (their p is set at train time)
+    affine: bool = True
+
+
+class _Emitter:
+    def __init__(self, genome: Genome, cell: str, spec: CellSpec):
+        self.genome, self.cell, self.spec = genome, cell, spec
+        self.root = nn.Module()
+        self.graph = fx.Graph()
+        self.env: dict[str, fx.Node] = {}
+
+    def module(self, name: str, mod: nn.Module, *args: fx.Node) -> fx.Node:
+        self.root.add_module(name, mod)
+        return self.graph.call_module(name, args)
+
+    def emit(self, where: str, node: karva.Node) -> fx.Node:
+        sym = node.symbol
+        if not node.children:
+            return self.env[sym]
+        if sym == "add":
+            a, b = (self.emit(where, c) for c in node.children)
+            return self.graph.call_function(operator.add, (a, b))
+        if sym == "cat":
+            leaves = _cat_leaves(node)
+            out = self.graph.call_function(torch.cat, ([self.emit(where, c) for c in leaves], 1))
+            C = self.spec.C
+            return self.module(f"{where}_{node.index}_project",
+                               ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
+        (child,) = node.children
+        stride = 2 if self.spec.reduction and child.symbol in CONV_INPUTS else 1
+        op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
+        out = self.module(f"{where}_{node.index}_{sym}", op, self.emit(where, child))
+        if self.spec.drop_path and not isinstance(op, nn.Identity):
+            out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
+        return out
+
+
+def _cat_leaves(node: karva.Node) -> list[karva.Node]:
+    """Operands of a tree of nested cats, left to right (concatenation is associative)."""
+    if node.symbol != "cat":
+        return [node]
+    return [leaf for c in node.children for leaf in _cat_leaves(c)]
+
+
+def _reads(graph, name: str) -> bool:
+    trees = [graph.root, *(t for _, t in graph.adfs)]
+    return any(n.symbol == name for t in trees for n in t.walk())
+
+
+def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModule, int]:
+    """The cell as a GraphModule `forward(s0, s1)` (s0 = h2, s1 = h1) and its
+    output multiplier (output channels = multiplier · C)."""
+    dag = main_graph(genome, cell)
+    e = _Emitter(genome, cell, spec)
+    s0 = e.graph.placeholder("s0")
+    s1 = e.graph.placeholder("s1")
+    # Inputs a cell never reads get no preprocessing (no dead parameters).
+    if _reads(dag, "h2"):
+        pre0 = (FactorizedReduce(spec.C_prev_prev, spec.C, spec.affine) if spec.reduction_prev
+                else ReLUConvBN(spec.C_prev_prev, spec.C, 1, 1, 0, spec.affine))
+        e.env["h2"] = e.module("preprocess0", pre0, s0)
+    if _reads(dag, "h1"):
+        e.env["h1"] = e.module("preprocess1", ReLUConvBN(spec.C_prev, spec.C, 1, 1, 0, spec.affine), s1)
+    for name, tree in dag.adfs:
+        e.env[name] = e.emit(name, tree)
+    root = dag.root
+    if root.symbol == "cat":
+        leaves = _cat_leaves(root)
+        out = e.graph.call_function(torch.cat, ([e.emit(cell, c) for c in leaves], 1))
+        multiplier = len(leaves)
+    else:
+        out = e.emit(cell, root)
+        multiplier = 1
+    e.graph.output(out)
+    gm = fx.GraphModule(e.root, e.graph, class_name=f"{cell.capitalize()}Cell")
+    return gm, multiplier
+
+
+def set_drop_path(module: nn.Module, p: float) -> None:
+    for m in module.modules():
+        if isinstance(m, DropPath):
+            m.p = p

@@ -1,0 +1,1 @@
+"""The runtime: networks assembled from compiled cells, tasks, training."""

@@ -1,0 +1,123 @@
+"""Image networks built from a conv genome's cells.
+
+Two skeletons:
+- `nasgep` (Alves & de Oliveira 2020, Fig. 3): stem conv 3×3 + BN →
+  N normal → reduction → N normal → reduction → N normal → BN + ReLU →
+  global average pool → Linear. Channels double at each reduction.
+- `darts`: DARTS's NetworkCIFAR layout: stem conv 3×3 to 3C + BN, `layers`
+  cells with reductions at layers//3 and 2·layers//3 (channels double), an
+  optional auxiliary head after cell 2·layers//3, global pool, Linear.
+
+`forward(x)` returns logits in both modes, so the network scripts and exports
+as it is; `forward_with_aux(x)` returns `(logits, aux_logits)` for training
+with the auxiliary head (DARTS returns the pair from forward instead).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genelang.compiler.ast import Genome
+from genelang.compiler.lower_conv import CellSpec, lower_cell, set_drop_path
+
+SKELETONS = ("nasgep", "darts")
+
+
+class AuxiliaryHeadCIFAR(nn.Module):
+    """DARTS's auxiliary head (for 8×8 inputs)."""
+
+    def __init__(self, C: int, num_classes: int):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=True),
+            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
+            nn.Conv2d(C, 128, 1, bias=False), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+            nn.Conv2d(128, 768, 2, bias=False), nn.BatchNorm2d(768), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        return self.classifier(x.view(x.size(0), -1))
+
+
+class CellNetwork(nn.Module):
+    def __init__(self, stem: nn.Module, cells: list[nn.Module], head: nn.Module,
+                 classifier: nn.Linear, aux_index: int = -1, aux_head: nn.Module | None = None):
+        super().__init__()
+        self.stem = stem
+        self.cells = nn.ModuleList(cells)
+        self.head = head
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = classifier
+        self.aux_index = aux_index
+        self.auxiliary_head = aux_head if aux_head is not None else nn.Identity()
+        self.has_aux = aux_head is not None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1)
+        return s1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.global_pooling(self.head(self.features(x)))
+        return self.classifier(out.flatten(1))
+
+    @torch.jit.unused
+    def forward_with_aux(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        aux = None
+        s0 = s1 = self.stem(x)
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i == self.aux_index and self.has_aux and self.training:
+                aux = self.auxiliary_head(s1)
+        out = self.global_pooling(self.head(s1))
+        return self.classifier(out.flatten(1)), aux
+
+    def set_drop_path(self, p: float) -> None:
+        set_drop_path(self, p)
+
+
+def _stack(genome: Genome, C_stem: int, C: int, plan: list[bool], drop_path: bool):
+    """Cells for a plan of reduction flags; returns (cells, channels after each cell)."""
+    cells, chans = [], []
+    C_pp, C_p, C_cur, red_prev = C_stem, C_stem, C, False
+    for reduction in plan:
+        if reduction:
+            C_cur *= 2
+        spec = CellSpec(C_pp, C_p, C_cur, reduction, red_prev, drop_path)
+        cell, mult = lower_cell(genome, "reduction" if reduction else "normal", spec)
+        cells.append(cell)
+        C_pp, C_p, red_prev = C_p, mult * C_cur, reduction
+        chans.append(C_p)
+    return cells, chans
+
+
+def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: int = 3,
+                  layers: int = 8, num_classes: int = 10, in_channels: int = 3,
+                  auxiliary: bool = False, drop_path: float = 0.0,
+                  stem_multiplier: int | None = None) -> CellNetwork:
+    """A whole image network from a checked conv genome."""
+    if skeleton == "nasgep":
+        plan = [False] * N + [True] + [False] * N + [True] + [False] * N
+        stem_mult = stem_multiplier or 1
+    elif skeleton == "darts":
+        plan = [i in (layers // 3, 2 * layers // 3) for i in range(layers)]
+        stem_mult = stem_multiplier or 3
+    else:
+        raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
+    C_stem = stem_mult * C
+    stem = nn.Sequential(nn.Conv2d(in_channels, C_stem, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(C_stem))
+    cells, chans = _stack(genome, C_stem, C, plan, drop_path > 0)
+    C_last = chans[-1]
+    head = (nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False))
+            if skeleton == "nasgep" else nn.Identity())
+    aux_index, aux = -1, None
+    if auxiliary:
+        aux_index = 2 * len(plan) // 3 if skeleton == "darts" else len(plan) - N - 1
+        aux = AuxiliaryHeadCIFAR(chans[aux_index], num_classes)
+    net = CellNetwork(stem, cells, head, nn.Linear(C_last, num_classes), aux_index, aux)
+    if drop_path > 0:
+        net.set_drop_path(drop_path)
+    return net
