@@ -1,0 +1,66 @@
+"""`genelang train`: train one genome on a task and report metrics."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from genelang.cli import cli
+from genelang.cli._common import handle_errors, out
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--genome", "genome_name", help="Genome to train (default: the only one in FILE).")
+@click.option("--task", default="fashion-mnist", show_default=True,
+              help="fashion-mnist, digits, cifar10, cifar100, image-folder.")
+@click.option("--root", help="Data directory for tasks that read from a path.")
+@click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--subset", type=click.IntRange(1), help="Use only this many training samples.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
+@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
+@click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2),
+              help="Channels C of the first cells.")
+@click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1),
+              help="Normal cells per stage (nasgep skeleton).")
+@click.option("--layers", default=8, show_default=True, type=click.IntRange(3),
+              help="Cells in all (darts skeleton).")
+@click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4).")
+@click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--test", "with_test", is_flag=True, help="Also evaluate on the test set.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the trained model, metrics.json and logs.")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
+def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, skeleton, C, N,
+          layers, auxiliary, drop_path, with_test, out_dir, as_json) -> None:
+    """Train a genome on a task with PyTorch Lightning (CPU by default)."""
+    from genelang.compiler import load_file
+    from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
+
+    with handle_errors(as_json):
+        genome = load_file(file).genome(genome_name)
+        tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size)
+        task_data(tcfg)   # missing data fails here, before any model is built
+        mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path)
+        result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
+                              out_dir=out_dir, test=with_test)
+    if as_json:
+        print(json.dumps({"metrics": result.metrics, "params": result.params,
+                          "seconds": result.seconds}, indent=2))
+        return
+    table = Table(title=f"{genome.name} on {task}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in sorted(result.metrics.items()):
+        if k.endswith("_step"):
+            continue
+        table.add_row(k, f"{v:.4f}")
+    table.add_row("parameters", f"{result.params:,}")
+    table.add_row("seconds", f"{result.seconds:.1f}")
+    out.print(table)
+    if out_dir:
+        out.print(f"saved model, genome and metrics.json to {out_dir}")

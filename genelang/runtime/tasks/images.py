@@ -1,0 +1,163 @@
+"""Image classification data: Fashion-MNIST (the embedded default), digits,
+CIFAR-10/100 and any ImageFolder tree. All become uint8/float tensors in
+memory, normalised per channel with training-set statistics."""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genelang.errors import DataError
+from genelang.runtime.tasks import register_task
+
+FMNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
+CACHE = Path(os.environ.get("GENELANG_CACHE", Path.home() / ".cache" / "genelang"))
+
+
+@dataclass
+class ImageData:
+    train_x: torch.Tensor        # float, N×C×H×W, normalised
+    train_y: torch.Tensor        # int64
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    num_classes: int
+    name: str
+
+    @property
+    def in_channels(self) -> int:
+        return self.train_x.shape[1]
+
+    @property
+    def image_size(self) -> int:
+        return self.train_x.shape[-1]
+
+
+def _normalise(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    train, test = train.float() / 255.0, test.float() / 255.0
+    mean = train.mean(dim=(0, 2, 3), keepdim=True)
+    std = train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
+    return (train - mean) / std, (test - mean) / std
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find_idx(root: Path, stem: str) -> Path | None:
+    for name in (f"{stem}.gz", stem):
+        if (root / name).exists():
+            return root / name
+    return None
+
+
+@register_task("fashion-mnist")
+def fashion_mnist(root: str | None = None, **_) -> ImageData:
+    """Fashion-MNIST from the Debian package `dataset-fashion-mnist`, a user root
+    holding the four IDX files, or torchvision's downloader as a last resort."""
+    dirs = [Path(root)] if root else [Path(d) for d in FMNIST_DIRS]
+    stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    for d in dirs:
+        paths = [_find_idx(d, s) for s in stems]
+        if all(paths):
+            tx, ty, vx, vy = (_read_idx(p) for p in paths)
+            train, test = _normalise(torch.from_numpy(tx.copy()).unsqueeze(1),
+                                     torch.from_numpy(vx.copy()).unsqueeze(1))
+            return ImageData(train, torch.from_numpy(ty.astype(np.int64)), test,
+                             torch.from_numpy(vy.astype(np.int64)), 10, "fashion-mnist")
+    if root is None:
+        try:
+            from torchvision.datasets import FashionMNIST
+            tr = FashionMNIST(str(CACHE), train=True, download=True)
+            te = FashionMNIST(str(CACHE), train=False, download=True)
+            train, test = _normalise(tr.data.unsqueeze(1), te.data.unsqueeze(1))
+            return ImageData(train, tr.targets.long(), test, te.targets.long(), 10, "fashion-mnist")
+        except Exception:   # offline: fall through to the message below
+            pass
+    looked = ", ".join(str(d) for d in dirs)
+    raise DataError.at("data", "Fashion-MNIST not found", looked,
+                       hint="install it with `apt-get install dataset-fashion-mnist` (Debian), "
+                            "or pass --root DIR holding the four *-ubyte(.gz) IDX files")
+
+
+@register_task("digits")
+def digits(**_) -> ImageData:
+    """scikit-learn's bundled 8×8 digits (1,797 images): tiny, for tests."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x = torch.from_numpy((d.images * (255.0 / 16.0)).astype(np.uint8)).unsqueeze(1)
+    y = torch.from_numpy(d.target.astype(np.int64))
+    perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
+    test_idx, train_idx = perm[:297], perm[297:]
+    train, test = _normalise(x[train_idx], x[test_idx])
+    return ImageData(train, y[train_idx], test, y[test_idx], 10, "digits")
+
+
+def _cifar(cls, name: str, n_classes: int, root: str | None) -> ImageData:
+    if not root:
+        raise DataError.at("data", f"{name} needs --root", "--root",
+                           hint=f"point it at the directory holding torchvision's {name} folder "
+                                "(python-pickle batches); nothing is downloaded")
+    try:
+        tr = cls(root, train=True, download=False)
+        te = cls(root, train=False, download=False)
+    except RuntimeError as err:
+        raise DataError.at("data", f"{name} not found or corrupt", str(root),
+                           hint=f"{err}; expected torchvision's layout under this root") from None
+    to_t = lambda a: torch.from_numpy(np.asarray(a)).permute(0, 3, 1, 2).contiguous()
+    train, test = _normalise(to_t(tr.data), to_t(te.data))
+    return ImageData(train, torch.tensor(tr.targets), test, torch.tensor(te.targets), n_classes, name)
+
+
+@register_task("cifar10")
+def cifar10(root: str | None = None, **_) -> ImageData:
+    from torchvision.datasets import CIFAR10
+    return _cifar(CIFAR10, "cifar10", 10, root)
+
+
+@register_task("cifar100")
+def cifar100(root: str | None = None, **_) -> ImageData:
+    from torchvision.datasets import CIFAR100
+    return _cifar(CIFAR100, "cifar100", 100, root)
+
+
+@register_task("image-folder")
+def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageData:
+    """ROOT/train/<class>/*.png|jpg and ROOT/test/<class>/..., decoded once and
+    cached as tensors in ROOT/.genelang-cache-<size>.pt."""
+    if not root:
+        raise DataError.at("data", "image-folder needs --root", "--root",
+                           hint="ROOT/train/<class>/*.png and ROOT/test/<class>/*.png")
+    base = Path(root)
+    for part in ("train", "test"):
+        if not (base / part).is_dir():
+            raise DataError.at("data", f"no {part}/ directory", str(base),
+                               hint="expected ROOT/train/<class>/... and ROOT/test/<class>/...")
+    cache = base / f".genelang-cache-{image_size}.pt"
+    if cache.exists():
+        blob = torch.load(cache)
+    else:
+        from torchvision import datasets, transforms
+        tf = transforms.Compose([transforms.Lambda(lambda im: im.convert("RGB")),
+                                 transforms.Resize((image_size, image_size)), transforms.PILToTensor()])
+        blob = {}
+        for part in ("train", "test"):
+            ds = datasets.ImageFolder(str(base / part), transform=tf)
+            if part == "test" and ds.classes != blob["classes"]:
+                raise DataError.at("data", "train/ and test/ have different classes", str(base))
+            blob[part] = (torch.stack([ds[i][0] for i in range(len(ds))]), torch.tensor(ds.targets))
+            blob["classes"] = ds.classes
+        tmp = cache.with_suffix(".tmp")
+        torch.save(blob, tmp)
+        os.replace(tmp, cache)
+    train, test = _normalise(blob["train"][0], blob["test"][0])
+    return ImageData(train, blob["train"][1], test, blob["test"][1], len(blob["classes"]), "image-folder")
