@@ -1,0 +1,139 @@
+"""`genelang evolve` and `genelang spec init|check`."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+
+from genelang.cli import cli
+from genelang.cli._common import handle_errors, out
+
+
+class _RichProgress:
+    def __init__(self, console_progress: Progress, population: int):
+        self.p = console_progress
+        self.population = population
+        self.failures = 0
+        self.best: float | None = None
+
+    def start(self, total: int, first: int) -> None:
+        self.gen = self.p.add_task("generations", total=total, completed=first, info="")
+        self.ev = self.p.add_task("evaluations", total=None, info="")
+
+    def generation(self, g: int, n: int) -> None:
+        self.p.reset(self.ev, total=n, description=f"generation {g}", info="")
+
+    def evaluated(self, result: dict, cached: bool) -> None:
+        self.failures += (not cached) and result.get("status") != "ok"
+        self.p.advance(self.ev)
+        self.p.update(self.ev, info=f"failures {self.failures}")
+
+    def generation_done(self, g: int, best: float | None) -> None:
+        self.best = best if best is not None else self.best
+        self.p.update(self.gen, completed=g + 1,
+                      info=f"best {self.best:.4g}" if self.best is not None else "")
+
+
+class _JsonProgress:
+    def _emit(self, **kw):
+        print(json.dumps(kw), flush=True)
+
+    def start(self, total, first):
+        self._emit(event="start", generations=total, first=first)
+
+    def generation(self, g, n):
+        self._emit(event="generation", generation=g, candidates=n)
+
+    def evaluated(self, result, cached):
+        if not cached:
+            self._emit(event="evaluation", status=result.get("status"), fitness=result.get("fitness"),
+                       reason=result.get("reason"), seconds=result.get("seconds"))
+
+    def generation_done(self, g, best):
+        self._emit(event="generation_done", generation=g, best=best)
+
+
+@cli.command()
+@click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--resume/--fresh", default=True, show_default=True,
+              help="Continue the run in the spec's run directory (default), or refuse to touch one that exists.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Run directory (overrides run.out).")
+@click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
+def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_json: bool) -> None:
+    """Run a search described by a YAML spec; rerun to resume after a kill.
+
+    Every evaluation is stored in RUN_DIR/results.sqlite as soon as it
+    finishes; rerunning the same spec continues from the last complete
+    generation without evaluating anything twice. Outputs: best.gene,
+    pareto/*.gene, history.csv, fitness.png, pareto.png, spec.yaml.
+    """
+    from genelang.errors import SpecError
+    from genelang.evolve.search import run_search
+    from genelang.evolve.spec import load_spec
+
+    t0 = time.time()
+    with handle_errors(as_json):
+        spec = load_spec(spec_file)
+        if out_dir is not None:
+            spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out_dir)})})
+        run_dir = spec.run_dir()
+        if not resume and (run_dir / "results.sqlite").exists():
+            raise SpecError.at("spec", f"{run_dir} already holds a run", str(run_dir),
+                               hint="drop --fresh to resume it, or choose another run.out")
+        if as_json:
+            result = run_search(spec, progress=_JsonProgress())
+        elif quiet:
+            result = run_search(spec)
+        else:
+            cols = [TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
+            with Progress(*cols, console=out, transient=False) as p:
+                result = run_search(spec, progress=_RichProgress(p, spec.strategy.population))
+    summary = {"run_dir": str(result.run_dir), "best_fitness": result.best_fitness,
+               "evaluations": result.evaluations, "failures": result.failures,
+               "seconds": round(time.time() - t0, 1),
+               "outputs": {k: str(v) for k, v in result.outputs.items()}}
+    if as_json:
+        print(json.dumps({"event": "done", **summary}))
+        return
+    out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
+              f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
+    out.print(f"run directory: {result.run_dir}")
+    if not quiet:
+        out.print(result.best_genome, markup=False)
+
+
+@cli.group()
+def spec() -> None:
+    """Write or validate search specs."""
+
+
+STARTER = Path(__file__).resolve().parents[1] / "evolve" / "starter.yaml"
+
+
+@spec.command("init")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="spec.yaml")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def spec_init(path: Path, force: bool) -> None:
+    """Write a commented starter spec."""
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite")
+    path.write_text(STARTER.read_text())
+    out.print(f"wrote {path}; check it with `genelang spec check {path}`")
+
+
+@spec.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def spec_check(path: Path) -> None:
+    """Validate a spec: every error with its spec path; exit 2 if invalid."""
+    from genelang.evolve.spec import load_spec
+    with handle_errors():
+        s = load_spec(path)
+    out.print(f"[green]ok[/green]: {s.strategy.name} search of {s.strategy.generations} generation(s) × "
+              f"{s.strategy.population} on {s.task.name}, run directory {s.run_dir()}")

@@ -1,0 +1,1 @@
+"""Evolution: spec, GEP operators, strategies, fitness, store, search loop."""

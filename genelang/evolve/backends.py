@@ -1,0 +1,141 @@
+"""Where candidates are evaluated: in this process, a local process pool, or
+Ray. Each backend calls `on_result(index, result)` as soon as a candidate
+finishes (so it is stored at once) and returns the results in job order."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import socket
+from typing import Callable
+
+from genelang.evolve.fitness import evaluate_candidate
+
+Job = tuple[str, int]            # (genome text, seed)
+OnResult = Callable[[int, dict], None]
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _run(job: Job, spec: dict) -> dict:
+    out = evaluate_candidate(job[0], spec, job[1])
+    out["worker"] = _worker_name()
+    return out
+
+
+class InProcess:
+    def __init__(self, spec: dict):
+        self.spec = dict(spec, _threads=0)
+
+    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
+        results = []
+        for i, job in enumerate(jobs):
+            r = _run(job, self.spec)
+            on_result(i, r)
+            results.append(r)
+        return results
+
+    def close(self) -> None:
+        pass
+
+
+class LocalPool:
+    """A pool of worker processes (spawned: safe with torch's thread pools),
+    one torch thread each. A candidate that overruns its time limit is recorded
+    as failed and the pool is replaced."""
+
+    def __init__(self, spec: dict, workers: int, timeout: float | None):
+        self.spec, self.workers, self.timeout = dict(spec, _threads=1), workers, timeout
+        self.pool = self._new_pool()
+
+    def _new_pool(self):
+        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+
+    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
+        futures = {self.pool.submit(_run, job, self.spec): i for i, job in enumerate(jobs)}
+        results: list[dict | None] = [None] * len(jobs)
+        pending = set(futures)
+        # generous: a worker may queue ceil(n/workers) candidates before this one
+        limit = None if self.timeout is None else self.timeout * 1.5 + 30
+        while pending:
+            done, pending = cf.wait(pending, timeout=limit, return_when=cf.FIRST_COMPLETED)
+            if not done:   # nothing finished within a candidate's time limit: give up on the rest
+                for f in pending:
+                    i = futures[f]
+                    results[i] = {"status": "failed", "fitness": None,
+                                  "reason": f"timed out after {self.timeout:g} s", "worker": "pool"}
+                    on_result(i, results[i])
+                self._kill()
+                break
+            for f in done:
+                i = futures[f]
+                try:
+                    results[i] = f.result()
+                except Exception as err:   # the worker process died (e.g. out of memory)
+                    results[i] = {"status": "failed", "fitness": None,
+                                  "reason": f"worker died: {type(err).__name__}: {err}"}
+                on_result(i, results[i])
+        return results  # type: ignore[return-value]
+
+    def _kill(self) -> None:
+        for p in list(getattr(self.pool, "_processes", {}).values()):
+            p.kill()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._new_pool()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayBackend:
+    def __init__(self, spec: dict, address: str | None, timeout: float | None, workers: int):
+        try:
+            import ray
+        except ImportError:
+            from genelang.errors import SpecError
+            raise SpecError.at("spec", "execution.backend: ray is not installed", "execution.backend",
+                               hint="pip install 'genelang[ray]'") from None
+        self.ray = ray
+        if not ray.is_initialized():
+            kwargs = {"address": address} if address else {"num_cpus": max(1, workers or 1)}
+            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        self.remote = ray.remote(num_cpus=1)(_run)
+        self.spec, self.timeout = dict(spec, _threads=1), timeout
+
+    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
+        refs = [self.remote.remote(job, self.spec) for job in jobs]
+        index = {r: i for i, r in enumerate(refs)}
+        results: list[dict | None] = [None] * len(jobs)
+        pending = list(refs)
+        while pending:
+            done, pending = self.ray.wait(pending, num_returns=1,
+                                          timeout=None if self.timeout is None else self.timeout * 1.5 + 30)
+            if not done:
+                for r in pending:
+                    self.ray.cancel(r, force=True)
+                    results[index[r]] = {"status": "failed", "fitness": None,
+                                         "reason": f"timed out after {self.timeout:g} s"}
+                    on_result(index[r], results[index[r]])
+                break
+            for r in done:
+                try:
+                    results[index[r]] = self.ray.get(r)
+                except Exception as err:
+                    results[index[r]] = {"status": "failed", "fitness": None, "reason": f"ray: {err}"[:500]}
+                on_result(index[r], results[index[r]])
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        pass
+
+
+def make_backend(spec) -> InProcess | LocalPool | RayBackend:
+    data = spec.model_dump()
+    ex = spec.execution
+    if ex.backend == "ray":
+        return RayBackend(data, ex.address, spec.fitness.timeout, ex.workers)
+    if ex.workers <= 0:
+        return InProcess(data)
+    return LocalPool(data, ex.workers, spec.fitness.timeout)
