@@ -99,3 +99,14 @@ def test_a_user_registered_op_compiles_without_compiler_edits():
         space.ops.clear()
         space.ops.update(saved)
         space._derived.clear()
+
+
+def test_an_adf_that_is_only_an_input_is_read_at_stride_2_in_reduction():
+    g = load_text("""genome g on conv {
+        adf a1 = h1 | h2 h1
+        adf a2 = add sep3x3 skip_connect | a1 h2 h1 h1
+        cell normal = cat(a2, a1)
+        cell reduction = add(a2, a2)
+    }""").genomes[0]
+    cell, _ = lower_cell(g, "reduction", CellSpec(4, 4, 4, True, False))
+    assert cell(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)).shape == (1, 4, 4, 4)

@@ -51,8 +51,9 @@ class CellSpec:
 
 
 class _Emitter:
-    def __init__(self, genome: Genome, cell: str, spec: CellSpec):
+    def __init__(self, genome: Genome, cell: str, spec: CellSpec, trees: dict[str, karva.Node]):
         self.genome, self.cell, self.spec = genome, cell, spec
+        self.trees = trees
         self.root = nn.Module()
         self.graph = fx.Graph()
         self.env: dict[str, fx.Node] = {}
@@ -75,12 +76,19 @@ class _Emitter:
             return self.module(f"{where}_{node.index}_project",
                                ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
         (child,) = node.children
-        stride = 2 if self.spec.reduction and child.symbol in CONV_INPUTS else 1
+        stride = 2 if self.spec.reduction and self._is_input(child) else 1
         op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
         out = self.module(f"{where}_{node.index}_{sym}", op, self.emit(where, child))
         if self.spec.drop_path and not isinstance(op, nn.Identity):
             out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
         return out
+
+
+    def _is_input(self, node: karva.Node) -> bool:
+        """An input, or an ADF that is only an input (`adf a = h1 | ...`)."""
+        while node.symbol in self.trees:
+            node = self.trees[node.symbol]
+        return node.symbol in CONV_INPUTS
 
 
 def _cat_leaves(node: karva.Node) -> list[karva.Node]:
@@ -99,7 +107,7 @@ def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModul
     """The cell as a GraphModule `forward(s0, s1)` (s0 = h2, s1 = h1) and its
     output multiplier (output channels = multiplier · C)."""
     dag = main_graph(genome, cell)
-    e = _Emitter(genome, cell, spec)
+    e = _Emitter(genome, cell, spec, dict(dag.adfs))
     s0 = e.graph.placeholder("s0")
     s1 = e.graph.placeholder("s1")
     # Inputs a cell never reads get no preprocessing (no dead parameters).

@@ -13,6 +13,8 @@ data (genome text, spec dict, seed) so process pools and Ray can ship it.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import time
 import traceback
@@ -35,18 +37,23 @@ def _configs(spec: dict):
 def evaluate_candidate(genome_text: str, spec: dict, seed: int) -> dict:
     """Score one genome; never raises: failures come back with a reason."""
     t0 = time.perf_counter()
-    torch.set_num_threads(spec.get("_threads", 1) or 1)
+    if spec.get("_threads"):
+        torch.set_num_threads(spec["_threads"])
+    noise = io.StringIO()   # torch.fx prints a failing module's code to stderr; keep it with the result
     try:
-        out = _evaluate(genome_text, spec, seed)
+        with contextlib.redirect_stderr(noise):
+            out = _evaluate(genome_text, spec, seed)
         fit = out.get("fitness")
-        if fit is None or (isinstance(fit, float) and math.isnan(fit)):
+        if out.get("status") == "infeasible":
+            pass
+        elif fit is None or (isinstance(fit, float) and math.isnan(fit)):
             out.update(status="failed", reason="fitness is NaN", fitness=None)
         else:
             out.setdefault("status", "ok")
     except Exception as err:   # a candidate's crash must not stop the search
         out = {"status": "failed", "fitness": None,
                "reason": f"{type(err).__name__}: {err}".strip()[:500],
-               "traceback": traceback.format_exc(limit=4)[-2000:]}
+               "traceback": (noise.getvalue() + traceback.format_exc(limit=4))[-2000:]}
     out["seconds"] = time.perf_counter() - t0
     return out
 

@@ -142,6 +142,27 @@ def _space_errors(spec: Spec, path: str) -> list[Diagnostic]:
     return diags
 
 
+def _bounds_message(loc) -> str | None:
+    """'must be between 0 and 1' from the field's own bounds."""
+    model, info = Spec, None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        info = fields[part]
+        model = info.annotation
+    lo = next((getattr(m, "ge", None) for m in info.metadata if getattr(m, "ge", None) is not None), None)
+    hi = next((getattr(m, "le", None) for m in info.metadata if getattr(m, "le", None) is not None), None)
+    gt = next((getattr(m, "gt", None) for m in info.metadata if getattr(m, "gt", None) is not None), None)
+    if lo is not None and hi is not None:
+        return f"must be between {lo} and {hi}"
+    if lo is not None:
+        return f"must be at least {lo}"
+    if gt is not None:
+        return f"must be greater than {gt}"
+    return f"must be at most {hi}" if hi is not None else None
+
+
 def parse_spec(data: dict, path: str = "<spec>") -> Spec:
     try:
         spec = Spec.model_validate(data)
@@ -153,9 +174,8 @@ def parse_spec(data: dict, path: str = "<spec>") -> Spec:
             if e["type"] == "extra_forbidden":
                 msg = "unknown key"
             msg = msg.replace("Value error, ", "")
-            if e["type"] in ("greater_than_equal", "less_than_equal") and "ge" in e.get("ctx", {}) \
-                    and "le" in e.get("ctx", {}):
-                msg = f"must be between {e['ctx']['ge']} and {e['ctx']['le']}"
+            if e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+                msg = _bounds_message(e["loc"]) or msg
             diags.append(Diagnostic("spec", f"{where}: {msg}", Location(path)))
         raise SpecError(diags) from None
     diags = _space_errors(spec, path)

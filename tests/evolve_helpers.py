@@ -1,0 +1,10 @@
+"""A cheap deterministic fitness for search tests, importable by subprocesses."""
+import hashlib
+import time
+
+
+def fake_fitness(text: str, seed: int, delay: float = 0.0) -> dict:
+    time.sleep(delay)
+    body = text.split("\n", 1)[1]     # the genes, not the genome's name
+    h = int(hashlib.sha256(body.encode()).hexdigest()[:6], 16)
+    return {"status": "ok", "fitness": (h % 1000) / 1000.0, "metrics": {"params": h % 5000}}
