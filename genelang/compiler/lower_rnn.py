@@ -1,0 +1,149 @@
+"""Lowering an rnn genome to a recurrent cell: one step, as straight-line fx code.
+
+`cell(x, states) -> new_states`, states a list of tensors in the genome's
+state order (the first is the output). States are computed in dependency
+order (`S[t]` reads), ADFs once per step. The cell scripts with TorchScript.
+"""
+from __future__ import annotations
+
+import operator
+from typing import List
+
+import torch
+from torch import fx, nn
+
+from genelang.compiler import karva
+from genelang.compiler.ast import Genome
+from genelang.compiler.dag import expression
+from genelang.compiler.opsets import RNN, RNN_STATE
+from genelang.compiler.registry import get_op
+
+
+def state_order(genome: Genome) -> list[str]:
+    """States in an order where each comes after the states whose new value it reads."""
+    reads: dict[str, set[str]] = {}
+    adf_reads: dict[str, set[str]] = {}
+    for gene in genome.genes:
+        found = set()
+        for node in expression(genome, gene).walk():
+            m = RNN_STATE.match(node.symbol)
+            if m and not m["prev"]:
+                found.add(m["state"])
+            found |= adf_reads.get(node.symbol, set())
+        (adf_reads if gene.kind == "adf" else reads)[gene.name] = found
+    order: list[str] = []
+    while len(order) < len(reads):
+        ready = [s for s in reads if s not in order and reads[s] <= set(order)]
+        order.append(ready[0])   # the checker guarantees no cycle
+    return order
+
+
+class _Emitter:
+    def __init__(self, genome: Genome, input_size: int, hidden: int):
+        self.genome, self.input_size, self.hidden = genome, input_size, hidden
+        self.root = nn.Module()
+        self.graph = fx.Graph()
+        self.env: dict[str, tuple[fx.Node, int]] = {}
+        self.trees = {g.name: expression(genome, g) for g in genome.adfs}
+
+    def value(self, sym: str) -> tuple[fx.Node, int]:
+        if sym not in self.env and sym in self.trees:   # an ADF: computed once, on first use
+            self.env[sym] = self.emit(sym, self.trees[sym])
+        return self.env[sym]
+
+    def emit(self, where: str, node: karva.Node) -> tuple[fx.Node, int]:
+        if not node.children:
+            return self.value(node.symbol)
+        children = _mean_leaves(node) if node.symbol == "mean" else list(node.children)
+        args = [self.emit(where, c) for c in children]
+        module, width = get_op(RNN, node.symbol).builder([w for _, w in args], self.hidden)
+        name = f"{where}_{node.index}_{node.symbol}"
+        self.root.add_module(name, module)
+        operands = [a for a, _ in args]
+        call = (self.graph.call_module(name, (operands,)) if node.symbol == "mean"
+                else self.graph.call_module(name, tuple(operands)))
+        return call, width
+
+
+def _mean_leaves(node: karva.Node) -> list[karva.Node]:
+    if node.symbol != "mean":
+        return [node]
+    return [leaf for c in node.children for leaf in _mean_leaves(c)]
+
+
+class RecurrentCell(nn.Module):
+    """One step of a compiled recurrent genome."""
+
+    def __init__(self, step: fx.GraphModule, states: list[str], input_size: int, hidden: int):
+        super().__init__()
+        self.step = step
+        self.state_names = states
+        self.n_states = len(states)
+        self.input_size, self.hidden = input_size, hidden
+
+    def forward(self, x: torch.Tensor, states: List[torch.Tensor]) -> List[torch.Tensor]:
+        return self.step(x, states)
+
+    @torch.jit.export
+    def initial_states(self, batch: int, like: torch.Tensor) -> List[torch.Tensor]:
+        return [like.new_zeros(batch, self.hidden) for _ in range(self.n_states)]
+
+
+def lower_rnn_cell(genome: Genome, input_size: int, hidden: int) -> RecurrentCell:
+    e = _Emitter(genome, input_size, hidden)
+    states = [g.name for g in genome.mains]
+    x = e.graph.placeholder("x", type_expr=torch.Tensor)
+    prev = e.graph.placeholder("states", type_expr=List[torch.Tensor])
+    e.env["x"] = (x, input_size)
+    for i, s in enumerate(states):
+        e.env[f"{s}[t-1]"] = (e.graph.call_function(operator.getitem, (prev, i)), hidden)
+    for s in state_order(genome):
+        node, width = e.emit(s, expression(genome, genome.gene(s)))
+        if width != hidden:   # e.g. a state that is just `x` of another width
+            proj = nn.Linear(width, hidden, bias=False)
+            e.root.add_module(f"{s}_project", proj)
+            node = e.graph.call_module(f"{s}_project", (node,))
+        e.env[f"{s}[t]"] = (node, hidden)
+    e.graph.output([e.env[f"{s}[t]"][0] for s in states])
+    step = fx.GraphModule(e.root, e.graph, class_name="RecurrentStep")
+    return RecurrentCell(step, states, input_size, hidden)
+
+
+class Direction(nn.Module):
+    """A cell run over time in one direction; returns the first state at every step."""
+
+    def __init__(self, cell: RecurrentCell, reverse: bool = False):
+        super().__init__()
+        self.cell = cell
+        self.reverse = reverse
+        self.hidden = cell.hidden
+        self.n_states = cell.n_states
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        T = x.size(1)
+        states = [x.new_zeros(x.size(0), self.hidden) for _ in range(self.n_states)]
+        outs: List[torch.Tensor] = []
+        for i in range(T):
+            t = T - 1 - i if self.reverse else i
+            states = self.cell(x[:, t], states)
+            outs.append(states[0])
+        if self.reverse:
+            outs.reverse()
+        return torch.stack(outs, 1)
+
+
+class RecurrentLayer(nn.Module):
+    """Runs a cell over a batch-first sequence; bidirectional with a second cell."""
+
+    def __init__(self, cell: RecurrentCell, backward: RecurrentCell | None = None):
+        super().__init__()
+        self.forward_dir = Direction(cell)
+        self.bidirectional = backward is not None
+        self.backward_dir = Direction(backward if backward is not None else cell, reverse=True)
+        self.out_size = cell.hidden * (2 if backward is not None else 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.forward_dir(x)
+        if self.bidirectional:
+            out = torch.cat([out, self.backward_dir(x)], dim=-1)
+        return out
