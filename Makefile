@@ -25,9 +25,10 @@ data:
 	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
 	  || echo "warning: could not install dataset-fashion-mnist"; fi
 
+# The main job: a quick GEP search on Fashion-MNIST (resumes if interrupted).
 demo: setup
 	$(VENV)/bin/genelang check examples/genotypes/*.gene
-	$(VENV)/bin/genelang show examples/genotypes/nasgep_demo.gene
+	$(VENV)/bin/genelang evolve examples/specs/quick.yaml
 
 test: setup
 	$(PY) -m pytest -q

@@ -110,3 +110,16 @@ def test_an_adf_that_is_only_an_input_is_read_at_stride_2_in_reduction():
     }""").genomes[0]
     cell, _ = lower_cell(g, "reduction", CellSpec(4, 4, 4, True, False))
     assert cell(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)).shape == (1, 4, 4, 4)
+
+
+def test_every_valid_random_genome_builds_a_network():
+    """Whatever the checker accepts compiles and runs (reductions line up)."""
+    import random
+    from genelang.evolve.spec import SpaceSpec
+    from genelang.evolve.template import Template
+    t = Template.from_spec(SpaceSpec(space="conv", adfs=4, adf_head=2, main_head=3))
+    rng = random.Random(0)
+    x = torch.randn(2, 1, 12, 12)
+    for _ in range(60):
+        net = build_network(t.genome(t.random(rng)), "nasgep", C=2, N=1, in_channels=1)
+        assert net(x).shape == (2, 10)

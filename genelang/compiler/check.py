@@ -292,8 +292,8 @@ def _check_state_cycles(genome: Genome, report: _Reporter) -> None:
 
 
 def _check_reduction(genome: Genome, report: _Reporter) -> None:
-    """In a reduction cell every input must pass an operation (which strides)
-    before it meets add/cat or the cell output."""
+    """In a reduction cell every input must be read directly by an operation
+    (which then strides) before anything else touches it."""
     try:
         reduction = genome.gene("reduction", "cell")
     except KeyError:
@@ -303,6 +303,11 @@ def _check_reduction(genome: Genome, report: _Reporter) -> None:
     trees = {n: karva.decode(g.symbols, arity) for n, g in adfs.items()}
     bad: list[tuple[Gene, karva.Node]] = []
     memo: dict[str, bool] = {}
+
+    def alias_of_input(node: karva.Node) -> bool:
+        while node.symbol in trees:
+            node = trees[node.symbol]
+        return node.symbol in CONV_INPUTS
 
     def reduces(gene: Gene, node: karva.Node) -> bool:
         if node.symbol in CONV_INPUTS:
@@ -314,11 +319,13 @@ def _check_reduction(genome: Genome, report: _Reporter) -> None:
             return memo[node.symbol]
         if node.symbol in LINKS:
             return all([reduces(gene, c) for c in node.children])
-        return True   # a unary operation: it reads its input at stride 2
+        # a unary operation strides only when it reads an input directly
+        (child,) = node.children
+        return alias_of_input(child) or reduces(gene, child)
 
     reduces(reduction, karva.decode(reduction.symbols, arity))
     for gene, node in bad:
         report("reduce", f"input {node.symbol!r} reaches the reduction cell unreduced "
                f"(in {gene.kind} {gene.name!r})", _sym_pos(gene, node.index),
-               "in a reduction cell every input must pass through an operation, "
+               "in a reduction cell every input must first be read by an operation, "
                f"e.g. skip_connect({node.symbol}), which reads it at stride 2")
