@@ -1,0 +1,179 @@
+"""Exports of a built model: TorchScript, torch.export, ONNX and standalone
+Python source. Each writes atomically and never needs genelang to load."""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import torch
+from torch import fx, nn
+
+from genelang.errors import GenelangError
+
+
+def _atomic(out: Path, write) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def to_torchscript(model: nn.Module, out: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # torch.jit is deprecated upstream but still the portable format
+        scripted = torch.jit.script(model)
+    _atomic(out, lambda p: scripted.save(str(p)))
+
+
+def to_export(model: nn.Module, example: torch.Tensor, out: Path) -> None:
+    ep = torch.export.export(model, (example,))
+    _atomic(out, lambda p: torch.export.save(ep, str(p)))
+
+
+def to_onnx(model: nn.Module, example: torch.Tensor, out: Path) -> None:
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise GenelangError.at("onnx", "ONNX export needs the onnx package", str(out),
+                               hint="pip install 'genelang[onnx]'") from None
+    _atomic(out, lambda p: torch.onnx.export(model, (example,), str(p), dynamo=False,
+                                             input_names=["input"], output_names=["output"]))
+
+
+# --- standalone Python ---------------------------------------------------------
+
+def _ctor(m: nn.Module) -> str:
+    """Source that rebuilds a torch.nn leaf module (its weights come from the state dict)."""
+    name = type(m).__name__
+    if type(m).__module__.startswith("torch.nn") and hasattr(nn, name):
+        if isinstance(m, nn.AvgPool2d):   # its repr omits count_include_pad
+            return (f"nn.AvgPool2d({m.kernel_size!r}, stride={m.stride!r}, padding={m.padding!r}, "
+                    f"ceil_mode={m.ceil_mode!r}, count_include_pad={m.count_include_pad!r})")
+        if isinstance(m, nn.Embedding):
+            return f"nn.Embedding({m.num_embeddings}, {m.embedding_dim})"
+        text = repr(m)
+        if "\n" not in text:
+            return "nn." + text
+    raise GenelangError.at("python", f"cannot write {name} as standalone source", "--to python",
+                           hint="only torch.nn leaf modules can be emitted")
+
+
+def _flatten(gm: fx.GraphModule) -> tuple[dict[str, nn.Module], str, list[str]]:
+    mods: dict[str, nn.Module] = {}
+    rename: dict[str, str] = {}
+    for node in gm.graph.nodes:
+        if node.op == "call_module":
+            flat = re.sub(r"\W", "_", node.target)
+            rename[node.target] = flat
+            mods[flat] = gm.get_submodule(node.target)
+            node.target = flat
+        elif node.op == "get_attr":
+            raise GenelangError.at("python", "the network reads a parameter outside a module",
+                                   "--to python")
+    pc = gm.graph.python_code(root_module="self")
+    return mods, pc.src, _globals_source(pc.globals)
+
+
+def _globals_source(globs: dict) -> list[str]:
+    """Definitions for the names fx's generated code refers to (torch, typing, ...)."""
+    import types
+    lines = []
+    for name, obj in sorted(globs.items()):
+        if name in ("torch", "__builtins__"):
+            continue
+        if obj is type(None):
+            lines.append(f"{name} = type(None)")
+            continue
+        if isinstance(obj, float):   # inf / nan constants
+            lines.append(f"{name} = float({str(obj)!r})")
+            continue
+        if isinstance(obj, str):   # a type written by name, e.g. 'torch.Tensor'
+            lines.append(f"{name} = {obj}")
+            continue
+        if isinstance(obj, types.ModuleType):
+            lines.append(f"import {obj.__name__} as {name}")
+            continue
+        mod = getattr(obj, "__module__", None)
+        qual = getattr(obj, "__qualname__", None) or getattr(obj, "_name", None)
+        if mod == "builtins" and qual:
+            lines.append(f"{name} = {qual}")
+        elif mod and qual and mod.split(".")[0] in ("torch", "typing", "operator", "math"):
+            lines.append(f"import {mod}")
+            lines.append(f"{name} = {mod}.{qual}")
+        elif str(obj).startswith("typing."):
+            lines.append("import typing")
+            lines.append(f"{name} = {obj!r}")
+        else:
+            raise GenelangError.at("python", f"cannot write a reference to {obj!r}", "--to python")
+    return lines
+
+
+def _traced(model: nn.Module) -> fx.GraphModule:
+    class LeafTracer(fx.Tracer):
+        def is_leaf_module(self, m, qualname):
+            return type(m).__module__.startswith("torch.nn") and not isinstance(
+                m, (nn.Sequential, nn.ModuleList, nn.ModuleDict)) and type(m) is not fx.GraphModule
+
+    tracer = LeafTracer()
+    graph = tracer.trace(model.eval())
+    return fx.GraphModule(tracer.root, graph)
+
+
+def to_python(model: nn.Module, out: Path, class_name: str = "Network",
+              rnn_loop: bool = False) -> Path:
+    """Write OUT.py (torch only) and OUT's weights beside it as OUT.pt.
+
+    The module is fx-traced down to torch.nn leaves, so the file is straight-line
+    code; for a recurrent layer the traced code is one step and a short loop
+    runs it over time."""
+    target = model.forward_dir.cell if rnn_loop else model
+    gm = _traced(target)
+    mods, code, globs = _flatten(gm)
+    body = [f"        self.{k} = {_ctor(m)}" for k, m in mods.items()]
+    state = {f"{k}.{pn}": t for k, m in mods.items() for pn, t in m.state_dict().items()}
+    step = "forward" if not rnn_loop else "step"
+    code = code.replace("def forward(self", f"def {step}(self", 1)
+    code = "\n".join("    " + ln if ln.strip() else "" for ln in code.strip("\n").splitlines())
+    weights = out.with_suffix(".pt")
+    lines = [
+        '"""A network written by `genelang compile --to python`. Needs only torch."""',
+        "import torch",
+        "from torch import nn",
+        "from typing import List",
+        *dict.fromkeys(globs),
+        "",
+        "",
+        f"class {class_name}(nn.Module):",
+        "    def __init__(self):",
+        "        super().__init__()",
+        *body,
+        "",
+        code,
+    ]
+    if rnn_loop:
+        cell = model.forward_dir.cell
+        lines += ["",
+                  "    def forward(self, x):",
+                  f"        states = [x.new_zeros(x.size(0), {cell.hidden}) for _ in range({cell.n_states})]",
+                  "        outs = []",
+                  "        for t in range(x.size(1)):",
+                  "            states = self.step(x[:, t], states)",
+                  "            outs.append(states[0])",
+                  "        return torch.stack(outs, 1)"]
+    lines += ["", "",
+              "def load(weights=None):",
+              f'    """The network with its weights (default: {weights.name} beside this file)."""',
+              "    import os",
+              "    model = " + class_name + "()",
+              f"    path = weights or os.path.join(os.path.dirname(os.path.abspath(__file__)), {weights.name!r})",
+              "    model.load_state_dict(torch.load(path, weights_only=True))",
+              "    return model.eval()", ""]
+    _atomic(out, lambda p: p.write_text("\n".join(lines)))
+    _atomic(weights, lambda p: torch.save(state, str(p)))
+    return weights
