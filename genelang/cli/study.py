@@ -46,3 +46,118 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
 
 
 ablate.epilog = EDIT_HELP
+
+
+def _group(value: str) -> tuple[str, Path]:
+    if "=" not in value:
+        raise click.BadParameter(f"{value!r}: expected NAME=DIR")
+    name, d = value.split("=", 1)
+    return name, Path(d)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--group", "groups", multiple=True, metavar="NAME=DIR",
+              help="A group of genomes: every .gene file in DIR. Repeatable.")
+@click.option("--task", default="fashion-mnist", show_default=True)
+@click.option("--root", help="Data directory for tasks that read from a path.")
+@click.option("--seeds", default=5, show_default=True, type=click.IntRange(2))
+@click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--subset", type=click.IntRange(1), help="Training samples per run.")
+@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--channels", "C", default=8, show_default=True, type=click.IntRange(2))
+@click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
+@click.option("--layers", default=8, show_default=True, type=click.IntRange(3))
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
+              help="Parallel training processes (0: in this process).")
+@click.option("--out", "out_dir", default="compare", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton, layers, workers,
+            out_dir, as_json) -> None:
+    """Train genomes over seeds and compare them with statistics.
+
+    Every genome trains on seeds 0..SEEDS-1 with the same data split and
+    schedule. Reports mean ± std, 95% CI, parameters and multiply-adds per
+    genome; pairwise Welch t-tests and Mann–Whitney U tests with Holm's
+    correction and Cohen's d; a box/strip plot (OUT/compare.png). Finished
+    trainings are stored in OUT/compare.sqlite: a rerun (or one with more
+    seeds) trains only what is missing. With --group, genomes are compared as
+    groups (each genome's mean over seeds is one observation).
+    """
+    import json
+    import math
+
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from genelang.study.compare import compare as run_compare, entries_from
+
+    if not files and not groups:
+        raise click.UsageError("give genome files and/or --group NAME=DIR")
+    with handle_errors(as_json):
+        entries = entries_from(list(files), [_group(g) for g in groups])
+        model = {"skeleton": skeleton, "C": C, "N": N, "layers": layers}
+        kwargs = dict(task=task, seeds=seeds, epochs=epochs, subset=subset, root=root, model=model,
+                      workers=workers, lr=lr, out_dir=out_dir)
+        if as_json:
+            res = run_compare(entries, **kwargs)
+        else:
+            with Progress(console=out) as p:
+                bar = p.add_task("training", total=None)
+                res = run_compare(entries, progress=lambda d, n: p.update(bar, completed=d, total=n), **kwargs)
+
+    def clean(x):
+        return None if isinstance(x, float) and math.isnan(x) else x
+
+    if as_json:
+        print(json.dumps({
+            "summaries": [{k: clean(v) for k, v in vars(s).items()} | {"params": res.params.get(s.label),
+                                                                         "macs": res.macs.get(s.label)}
+                          for s in res.summaries],
+            "pairs": [{k: clean(v) for k, v in vars(p).items()} for p in res.pairs],
+            "groups": [{k: clean(v) for k, v in vars(s).items()} for s in res.group_summaries],
+            "group_pairs": [{k: clean(v) for k, v in vars(p).items()} for p in res.group_pairs],
+            "trained": res.trained, "reused": res.reused, "plot": str(res.plot) if res.plot else None},
+            indent=2))
+        return
+    t = Table(title=f"validation accuracy on {task} ({seeds} seeds)")
+    for col in ("genome", "n", "mean ± std", "95% CI", "params", "MACs"):
+        t.add_column(col, justify="left" if col == "genome" else "right")
+    for s in res.summaries:
+        t.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]",
+                  f"{res.params.get(s.label, 0):,}", f"{res.macs.get(s.label, 0):,}")
+    out.print(t)
+    for title, pairs in (("pairwise", res.pairs), ("groups", res.group_pairs)):
+        if not pairs or (title == "pairwise" and res.group_pairs):
+            continue
+        pt = Table(title=f"{title}: Welch t / Mann–Whitney U, Holm-adjusted p")
+        for col in ("a", "b", "Δ mean", "Welch p (Holm)", "MWU p (Holm)", "Cohen's d"):
+            pt.add_column(col)
+        for p in pairs:
+            pt.add_row(p.a, p.b, f"{p.diff:+.4f}", f"{p.welch_p_holm:.3g}", f"{p.mannwhitney_p_holm:.3g}",
+                       f"{p.cohens_d:.2f}")
+        out.print(pt)
+    if res.group_summaries:
+        gt = Table(title="groups (one observation per genome)")
+        for col in ("group", "genomes", "mean ± std", "95% CI"):
+            gt.add_column(col)
+        for s in res.group_summaries:
+            gt.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]")
+        out.print(gt)
+    out.print(f"trained {res.trained}, reused {res.reused} stored run(s); plot: {res.plot}")
+
+
+@cli.command()
+@click.argument("spec_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--n", "n", default=100, show_default=True, type=click.IntRange(1))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, help="Default: the spec's run.seed.")
+def sample(spec_file: Path, n: int, out_dir: Path, seed: int | None) -> None:
+    """Write N random valid genomes (distinct networks) of a spec's search space."""
+    from genelang.evolve.spec import load_spec
+    from genelang.study.sample import write_sample
+    with handle_errors():
+        paths = write_sample(load_spec(spec_file), n, out_dir, seed)
+    out.print(f"wrote {len(paths)} genome(s) to {out_dir}")

@@ -1,0 +1,202 @@
+"""Train genomes over seeds under one schedule and compare them.
+
+Every finished training is a row in OUT/compare.sqlite keyed by (phenotype,
+seed, schedule), so a rerun, or one with more seeds, trains only what is
+missing. Trainings run through the evolve backends (in-process, a process
+pool, or Ray) with the `train` estimator.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from genelang.compiler import load_file
+from genelang.compiler.ast import Genome
+from genelang.compiler.dag import phenotype_hash
+from genelang.compiler.printer import format_genome
+from genelang.evolve.spec import Spec, parse_spec
+from genelang.study.stats import Pairwise, Summary, pairwise, summarize
+
+
+@dataclass
+class Entry:
+    label: str
+    group: str
+    genome: Genome
+
+
+@dataclass
+class Comparison:
+    values: dict[str, list[float]]          # label → metric per seed
+    params: dict[str, int]
+    macs: dict[str, int]
+    summaries: list[Summary]
+    pairs: list[Pairwise]
+    groups: dict[str, list[str]]            # group → labels
+    group_summaries: list[Summary] = field(default_factory=list)
+    group_pairs: list[Pairwise] = field(default_factory=list)
+    trained: int = 0
+    reused: int = 0
+    plot: Path | None = None
+
+
+def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entry]:
+    out = []
+    for f in files:
+        gf = load_file(f)
+        for g in gf.genomes:
+            label = f.stem if len(gf.genomes) == 1 else f"{f.stem}:{g.name}"
+            out.append(Entry(label, label, g))
+    for name, d in groups:
+        paths = sorted(Path(d).glob("*.gene")) if Path(d).is_dir() else [Path(d)]
+        for p in paths:
+            for g in load_file(p).genomes:
+                out.append(Entry(f"{name}/{p.stem}", name, g))
+    return out
+
+
+def _schedule_spec(task: str, epochs: int, subset: int | None, root: str | None, model: dict,
+                   workers: int, lr: float) -> Spec:
+    return parse_spec({"run": {"name": "compare"}, "task": {"name": task, "subset": subset, "root": root},
+                       "model": model, "fitness": {"estimator": "train", "epochs": epochs, "lr": lr},
+                       "execution": {"workers": workers}})
+
+
+class _Store:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS runs (phenotype TEXT, seed INTEGER, schedule TEXT,"
+                        " label TEXT, genome TEXT, status TEXT, reason TEXT, value REAL, params INTEGER,"
+                        " seconds REAL, created REAL, PRIMARY KEY (phenotype, seed, schedule))")
+        self.db.commit()
+
+    def get(self, phen: str, seed: int, schedule: str):
+        return self.db.execute("SELECT status, value, params FROM runs WHERE phenotype=? AND seed=? AND schedule=?",
+                               (phen, seed, schedule)).fetchone()
+
+    def put(self, phen, seed, schedule, label, genome, result):
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            (phen, seed, schedule, label, genome, result.get("status"), result.get("reason"),
+                             result.get("fitness"), (result.get("metrics") or {}).get("params"),
+                             result.get("seconds"), time.time()))
+
+
+def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1, subset: int | None = None,
+            root: str | None = None, model: dict | None = None, workers: int = 0, lr: float = 0.05,
+            out_dir: Path = Path("compare"), evaluate: Callable | None = None,
+            progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare."""
+    from genelang.evolve.backends import make_backend
+    model = model or {"skeleton": "nasgep", "C": 8, "N": 1}
+    spec = _schedule_spec(task, epochs, subset, root, model, workers, lr)
+    schedule = hashlib.sha256(json.dumps({k: v for k, v in spec.model_dump().items() if k in
+                                          ("task", "model", "fitness")}, sort_keys=True).encode()).hexdigest()[:12]
+    store = _Store(out_dir / "compare.sqlite")
+    texts = {e.label: format_genome(e.genome) for e in entries}
+    phen = {e.label: phenotype_hash(e.genome) for e in entries}
+    todo = []
+    seen = set()
+    for e in entries:
+        for s in range(seeds):
+            key = (phen[e.label], s)
+            if store.get(phen[e.label], s, schedule) is None and key not in seen:
+                seen.add(key)
+                todo.append((e.label, s))
+    reused = len(entries) * seeds - len(todo)
+    done = [0]
+
+    def on_result(k: int, result: dict) -> None:
+        label, s = todo[k]
+        store.put(phen[label], s, schedule, label, texts[label], result)
+        done[0] += 1
+        if progress:
+            progress(done[0], len(todo))
+
+    if todo:
+        if evaluate is not None:
+            for k, (label, s) in enumerate(todo):
+                on_result(k, evaluate(texts[label], s))
+        else:
+            backend = make_backend(spec)
+            try:
+                backend.map([(texts[label], s) for label, s in todo], on_result)
+            finally:
+                backend.close()
+    values: dict[str, list[float]] = {}
+    params: dict[str, int] = {}
+    for e in entries:
+        rows = [store.get(phen[e.label], s, schedule) for s in range(seeds)]
+        values[e.label] = [r[1] for r in rows if r and r[0] == "ok" and r[1] is not None]
+        params[e.label] = next((r[2] for r in rows if r and r[2]), 0)
+    macs = _macs(entries, task, root, model)
+    labels = [e.label for e in entries]
+    valid = {k: v for k, v in values.items() if v}
+    result = Comparison(values, params, macs, [summarize(k, valid[k]) for k in labels if k in valid],
+                        pairwise(valid), {}, trained=len(todo), reused=reused)
+    groups: dict[str, list[str]] = {}
+    for e in entries:
+        groups.setdefault(e.group, []).append(e.label)
+    if any(len(v) > 1 for v in groups.values()):
+        result.groups = groups
+        per_genome = {g: [sum(valid[l]) / len(valid[l]) for l in ls if l in valid] for g, ls in groups.items()}
+        per_genome = {g: v for g, v in per_genome.items() if v}
+        result.group_summaries = [summarize(g, v) for g, v in per_genome.items()]
+        result.group_pairs = pairwise(per_genome)
+    result.plot = _plot(result, out_dir)
+    return result
+
+
+def _macs(entries, task, root, model) -> dict[str, int]:
+    import torch
+
+    from genelang.runtime.summary import summarize as cost
+    from genelang.runtime.train import TaskConfig, make_model, sample_batch
+    out = {}
+    tcfg = TaskConfig(task, root=root)
+    from genelang.runtime.train import ModelConfig
+    mcfg = ModelConfig(model.get("skeleton", "nasgep"), C=model.get("C", 8), N=model.get("N", 1),
+                       layers=model.get("layers", 8))
+    x = sample_batch(tcfg)[0][:1]
+    for e in entries:
+        torch.manual_seed(0)
+        out[e.label] = cost(make_model(e.genome, tcfg, mcfg), x)[-1].macs
+    return out
+
+
+def _plot(result: Comparison, out_dir: Path) -> Path | None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if result.groups and result.group_summaries:
+        names = [s.label for s in result.group_summaries]
+        data = [[sum(result.values[l]) / len(result.values[l]) for l in result.groups[g] if result.values.get(l)]
+                for g in names]
+        ylabel = "mean validation accuracy per genome"
+    else:
+        names = [s.label for s in result.summaries]
+        data = [result.values[n] for n in names]
+        ylabel = "validation accuracy per seed"
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(names)), 4))
+    ax.boxplot(data, showfliers=False)
+    rng = np.random.default_rng(0)
+    for i, d in enumerate(data, start=1):
+        ax.scatter(i + rng.uniform(-0.12, 0.12, len(d)), d, s=14, alpha=0.7, color="C1", zorder=3)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    path = out_dir / "compare.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
