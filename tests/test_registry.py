@@ -32,7 +32,7 @@ def test_builtin_sets_are_registered():
 
 
 def test_a_user_op_is_usable_without_touching_the_parser(conv_space):
-    text = "genome g on conv {\n    adf a = my_gate add | h1 h2 h1 h2\n" \
+    text = "genome g on conv {\n    adf a = my_gate | h1 h2\n" \
            "    cell normal = cat | a a\n    cell reduction = add | a a\n}\n"
     with pytest.raises(CheckError) as e:
         load_text(text)
@@ -42,10 +42,10 @@ def test_a_user_op_is_usable_without_touching_the_parser(conv_space):
     with pytest.raises(CheckError) as e:
         load_text(text)
     assert "tail too short" in str(e.value)
-    ok = text.replace("| h1 h2 h1 h2", "| h1 h2 h1 h2 h1 h2 h1 h2 h1 h2") \
+    ok = text.replace("| h1 h2\n", "| h1 h2 h1\n") \
              .replace("cat | a a", "cat | a a a").replace("add | a a", "add | a a a")
     gf = load_text(ok)
-    assert gf.genomes[0].adfs[0].head == ("my_gate", "add")
+    assert gf.genomes[0].adfs[0].head == ("my_gate",)
 
 
 def test_registering_twice_is_refused(conv_space):

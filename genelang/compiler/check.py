@@ -319,9 +319,8 @@ def _check_reduction(genome: Genome, report: _Reporter) -> None:
             return memo[node.symbol]
         if node.symbol in LINKS:
             return all([reduces(gene, c) for c in node.children])
-        # a unary operation strides only when it reads an input directly
-        (child,) = node.children
-        return alias_of_input(child) or reduces(gene, child)
+        # an operation strides only where it reads an input directly
+        return all([alias_of_input(c) or reduces(gene, c) for c in node.children])
 
     reduces(reduction, karva.decode(reduction.symbols, arity))
     for gene, node in bad:

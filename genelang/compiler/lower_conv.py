@@ -75,10 +75,10 @@ class _Emitter:
             C = self.spec.C
             return self.module(f"{where}_{node.index}_project",
                                ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
-        (child,) = node.children
-        stride = 2 if self.spec.reduction and self._is_input(child) else 1
+        # an operation strides where it reads a cell input (user ops may take several operands)
+        stride = 2 if self.spec.reduction and any(self._is_input(c) for c in node.children) else 1
         op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
-        out = self.module(f"{where}_{node.index}_{sym}", op, self.emit(where, child))
+        out = self.module(f"{where}_{node.index}_{sym}", op, *(self.emit(where, c) for c in node.children))
         if self.spec.drop_path and not isinstance(op, nn.Identity):
             out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
         return out
