@@ -15,12 +15,13 @@ from genelang.cli._common import handle_errors, out
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--genome", "genome_name", help="Genome to train (default: the only one in FILE).")
 @click.option("--task", default="fashion-mnist", show_default=True,
-              help="fashion-mnist, digits, cifar10, cifar100, image-folder.")
+              help="fashion-mnist, digits, cifar10, cifar100, image-folder (conv genomes); "
+                   "text-classification, lm, conll2003 (rnn genomes).")
 @click.option("--root", help="Data directory for tasks that read from a path.")
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--subset", type=click.IntRange(1), help="Use only this many training samples.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--lr", type=float, help="Learning rate [default: 0.05 SGD for images, 0.003 Adam for text].")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
 @click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2),
@@ -31,21 +32,29 @@ from genelang.cli._common import handle_errors, out
               help="Cells in all (darts skeleton).")
 @click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4).")
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--vectors", type=click.Path(dir_okay=False),
+              help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
+@click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
+@click.option("--rnn-layers", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--bidirectional", is_flag=True)
+@click.option("--dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--test", "with_test", is_flag=True, help="Also evaluate on the test set.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the trained model, metrics.json and logs.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
 def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, skeleton, C, N,
-          layers, auxiliary, drop_path, with_test, out_dir, as_json) -> None:
+          layers, auxiliary, drop_path, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
+          out_dir, as_json) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default)."""
     from genelang.compiler import load_file
     from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
 
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
-        tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size)
+        tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors)
         task_data(tcfg)   # missing data fails here, before any model is built
-        mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path)
+        mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
+                           hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout)
         result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                               out_dir=out_dir, test=with_test)
     if as_json:

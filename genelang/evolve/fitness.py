@@ -29,8 +29,8 @@ def _configs(spec: dict):
     from genelang.runtime.train import ModelConfig, TaskConfig
     t, m = spec["task"], spec["model"]
     task = TaskConfig(t["name"], root=t.get("root"), subset=t.get("subset"), val=t.get("val", 0.1),
-                      batch_size=t.get("batch_size", 64))
-    model = ModelConfig(m["skeleton"], C=m["C"], N=m["N"], layers=m["layers"])
+                      batch_size=t.get("batch_size", 64), vectors=t.get("vectors"))
+    model = ModelConfig(m["skeleton"], C=m["C"], N=m["N"], layers=m["layers"], hidden=m.get("hidden", 64))
     return task, model
 
 
@@ -96,13 +96,14 @@ def _batch(task, seed):
 def _train(genome, net, task, model_cfg, fit, seed, metrics) -> float:
     from genelang.runtime.train import train_genome
     epochs = fit["epochs"]
-    r = train_genome(genome, task, model_cfg, epochs=epochs, lr=fit["lr"], seed=seed, net=net)
-    acc = r.metrics.get("val_acc", float("nan"))
+    lr = fit["lr"] if genome.space == "conv" else None
+    r = train_genome(genome, task, model_cfg, epochs=epochs, lr=lr, seed=seed, net=net)
+    acc = r.metrics.get("score", float("nan"))
     total = epochs
     # NASGEP: a candidate above the threshold earns another epoch, up to max_epochs
     while fit.get("threshold") is not None and acc > fit["threshold"] and total < (fit.get("max_epochs") or total):
-        r = train_genome(genome, task, model_cfg, epochs=1, lr=fit["lr"] * 0.5, seed=seed + total, net=net)
-        acc = r.metrics.get("val_acc", acc)
+        r = train_genome(genome, task, model_cfg, epochs=1, lr=lr and lr * 0.5, seed=seed + total, net=net)
+        acc = r.metrics.get("score", acc)
         total += 1
     metrics.update({k: v for k, v in r.metrics.items() if not k.endswith("_step")}, epochs=total)
     return acc

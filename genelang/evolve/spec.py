@@ -27,6 +27,7 @@ class TaskSpec(_Strict):
     subset: int | None = Field(None, ge=1)
     val: float | int = 0.1
     batch_size: int = Field(64, ge=1)
+    vectors: str | None = None               # text tasks: word vectors file
 
 
 class SpaceSpec(_Strict):
@@ -44,6 +45,7 @@ class ModelSpec(_Strict):
     C: int = Field(8, ge=2)
     N: int = Field(1, ge=1)
     layers: int = Field(8, ge=3)
+    hidden: int = Field(64, ge=1)            # rnn genomes: state width
 
 
 class Operators(_Strict):
@@ -135,10 +137,17 @@ def _space_errors(spec: Spec, path: str) -> list[Diagnostic]:
                                         f"choose from: {', '.join(sorted(allowed))}"))
         if not names:
             diags.append(Diagnostic("spec", f"space.{key}: must not be empty", Location(path)))
-    if spec.space.space == "conv" and spec.task.name not in (
-            "fashion-mnist", "digits", "cifar10", "cifar100", "image-folder"):
+    images = ("fashion-mnist", "digits", "cifar10", "cifar100", "image-folder")
+    texts = ("text-classification", "lm", "conll2003")
+    if spec.task.name not in images + texts:
+        diags.append(Diagnostic("spec", f"task.name: unknown task {spec.task.name!r}", Location(path),
+                                f"tasks: {', '.join(images + texts)}"))
+    elif spec.space.space == "conv" and spec.task.name not in images:
         diags.append(Diagnostic("spec", f"task.name: {spec.task.name!r} is not an image task "
                                 "(the conv space trains image networks)", Location(path)))
+    elif spec.space.space == "rnn" and spec.task.name not in texts:
+        diags.append(Diagnostic("spec", f"task.name: {spec.task.name!r} is not a text task "
+                                "(the rnn space trains sequence models)", Location(path)))
     return diags
 
 

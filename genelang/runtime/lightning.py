@@ -64,3 +64,74 @@ class ImageClassifier(pl.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class SequenceTask(pl.LightningModule):
+    """Classification (accuracy), tagging (entity-level F1) or language
+    modelling (perplexity) with Adam and a cosine schedule."""
+
+    def __init__(self, net: nn.Module, kind: str, lr: float = 3e-3, labels: list[str] | None = None,
+                 clip: float = 0.25):
+        super().__init__()
+        self.net, self.kind, self.lr, self.labels = net, kind, lr, labels or []
+        self._gold: list[list[str]] = []
+        self._pred: list[list[str]] = []
+
+    def forward(self, x, lengths=None):
+        return self.net(x, lengths) if self.kind == "classify" else self.net(x)
+
+    def _loss(self, batch):
+        x, lengths, y = batch
+        logits = self(x, lengths)
+        if self.kind == "classify":
+            return logits, F.cross_entropy(logits, y)
+        return logits, F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=-100)
+
+    def training_step(self, batch, _):
+        _, loss = self._loss(batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError("training loss is not finite")
+        self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(batch[0]))
+        return loss
+
+    def _eval(self, batch, prefix: str):
+        x, lengths, y = batch
+        logits, loss = self._loss(batch)
+        n = len(x)
+        self.log(f"{prefix}_loss", loss, on_epoch=True, batch_size=n)
+        if self.kind == "classify":
+            self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), on_epoch=True, prog_bar=True,
+                     batch_size=n)
+        elif self.kind == "lm":
+            self.log(f"{prefix}_ppl", torch.exp(loss), on_epoch=True, prog_bar=True, batch_size=n)
+        else:
+            pred = logits.argmax(-1)
+            for i in range(n):
+                L = int(lengths[i])
+                self._gold.append([self.labels[t] for t in y[i, :L].tolist()])
+                self._pred.append([self.labels[t] for t in pred[i, :L].tolist()])
+
+    def _f1(self, prefix: str):
+        if self.kind == "tag" and self._gold:
+            from genelang.runtime.tasks.text import entity_f1
+            self.log(f"{prefix}_f1", entity_f1(self._gold, self._pred), prog_bar=True)
+        self._gold, self._pred = [], []
+
+    def validation_step(self, batch, _):
+        self._eval(batch, "val")
+
+    def on_validation_epoch_end(self):
+        self._f1("val")
+
+    def test_step(self, batch, _):
+        self._eval(batch, "test")
+
+    def on_test_epoch_end(self):
+        self._f1("test")
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.lr)
+        total = max(1, self.trainer.estimated_stepping_batches)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

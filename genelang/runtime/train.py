@@ -36,6 +36,7 @@ class TaskConfig:
     val: float | int = 0.1           # validation fraction (float) or count (int) of the training set
     batch_size: int = 64
     split_seed: int = 0              # the same split for every genome and seed of a study
+    vectors: str | None = None       # text tasks: word2vec/GloVe/fastText file (default: trained or bundled)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,11 @@ class ModelConfig:
     layers: int = 8
     auxiliary: bool = False
     drop_path: float = 0.0
+    hidden: int = 64                 # rnn genomes: state width
+    rnn_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    freeze_embeddings: bool = True
 
 
 @dataclass
@@ -59,33 +65,59 @@ class TrainResult:
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, root: str | None):
-    return get_task(name)(root=root)
+def _load(name: str, root: str | None, vectors: str | None = None):
+    return get_task(name)(root=root, vectors=vectors)
+
+
+def _is_text(data) -> bool:
+    return hasattr(data, "kind")
 
 
 def task_data(task: TaskConfig):
-    data = _load(task.name, task.root)
+    """(data, split): for image tasks a seeded train/val split of the training
+    set; text tasks come with their own splits."""
+    from genelang.runtime.data import Split
+    data = _load(task.name, task.root, task.vectors)
+    if _is_text(data):
+        train = data.train if task.subset is None else tuple(t[: task.subset] for t in data.train)
+        return data, Split(train, data.val)
     s = split((data.train_x, data.train_y), task.val, task.split_seed, task.subset)
     return data, s
 
 
 def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfig()) -> nn.Module:
-    data = _load(task.name, task.root)
-    return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
-                         num_classes=data.num_classes, in_channels=data.in_channels,
-                         auxiliary=model.auxiliary, drop_path=model.drop_path)
+    from genelang.errors import GenelangError
+    data = _load(task.name, task.root, task.vectors)
+    text = _is_text(data)
+    if (genome.space == "rnn") != text:
+        raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}",
+                               "--task", hint="conv genomes train on image tasks, rnn genomes on text tasks")
+    if not text:
+        return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
+                             num_classes=data.num_classes, in_channels=data.in_channels,
+                             auxiliary=model.auxiliary, drop_path=model.drop_path)
+    from genelang.runtime.sequence import build_sequence_model
+    lm = data.kind == "lm"
+    return build_sequence_model(
+        genome, head=data.kind, vocab_size=len(data.vocab) if lm else None,
+        embeddings=None if lm else data.embeddings, freeze_embeddings=model.freeze_embeddings,
+        embed_dim=model.hidden, hidden=model.hidden, num_outputs=data.num_classes,
+        layers=model.rnn_layers, dropout=model.dropout, bidirectional=model.bidirectional,
+        tie_weights=lm)
 
 
 def sample_batch(task: TaskConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     _, s = task_data(task)
     idx = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(seed))
     idx = idx[: task.batch_size]
-    return s.train[0][idx], s.train[1][idx]
+    return s.train[0][idx], s.train[-1][idx]
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, task: TaskConfig, split_name: str = "val") -> dict[str, float]:
     data, s = task_data(task)
+    if _is_text(data):
+        raise ValueError("evaluate() scores image tasks; train text models with train_genome")
     x, y = (s.val if split_name == "val" else (data.test_x, data.test_y))
     model.eval()
     correct, loss, n = 0, 0.0, 0
@@ -112,16 +144,18 @@ def _rich_bar():
 
 
 def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
-                 model: ModelConfig | dict = ModelConfig(), *, epochs: int = 1, lr: float = 0.05,
+                 model: ModelConfig | dict = ModelConfig(), *, epochs: int = 1, lr: float | None = None,
                  seed: int = 0, quiet: bool = True, out_dir: str | Path | None = None,
                  test: bool = False, max_time: float | None = None, net: nn.Module | None = None,
                  callbacks: list | None = None) -> TrainResult:
     """Train `genome` on `task`; validation metrics of the last epoch (and test
-    metrics when `test`). `net` trains an already built network instead (weight
-    inheritance)."""
+    metrics when `test`), plus `score`, the number a search maximises: val_acc
+    (classification), val_f1 (tagging) or −val_ppl (language modelling). `net`
+    trains an already built network instead (weight inheritance). `lr` defaults
+    to 0.05 (SGD, images) or 0.003 (Adam, text)."""
     import pytorch_lightning as pl
 
-    from genelang.runtime.lightning import ImageClassifier
+    from genelang.runtime.lightning import ImageClassifier, SequenceTask
 
     task = TaskConfig(**task) if isinstance(task, dict) else task
     model = ModelConfig(**model) if isinstance(model, dict) else model
@@ -130,11 +164,15 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     pl.seed_everything(seed, workers=False, verbose=False)
     data, s = task_data(task)
     net = net if net is not None else make_model(genome, task, model)
-    module = ImageClassifier(net, lr=lr, epochs=epochs)
+    text = _is_text(data)
+    if text:
+        module = SequenceTask(net, data.kind, lr=lr or 3e-3, labels=data.labels)
+    else:
+        module = ImageClassifier(net, lr=lr or 0.05, epochs=epochs)
     history: list[dict] = []
 
     class _History(pl.Callback):
-        def on_validation_epoch_end(self, trainer, _module):
+        def on_train_epoch_end(self, trainer, _module):   # after this epoch's validation
             if not trainer.sanity_checking:
                 history.append({k: float(v) for k, v in trainer.callback_metrics.items()}
                                | {"epoch": trainer.current_epoch})
@@ -150,7 +188,7 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         enable_checkpointing=out_dir is not None,
         default_root_dir=str(out_dir) if out_dir else None,
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
-        gradient_clip_val=5.0, deterministic=False,
+        gradient_clip_val=0.25 if text else 5.0, deterministic=False,
         max_time={"seconds": max_time} if max_time else None,
         callbacks=[_History(), *([] if quiet else [_rich_bar()]), *(callbacks or [])])
     train_dl = loader(TensorBatches(*s.train), task.batch_size, shuffle=True, seed=seed)
@@ -159,8 +197,13 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     trainer.fit(module, train_dl, val_dl)
     seconds = time.perf_counter() - t0
     metrics = {k: v for k, v in (history[-1] if history else {}).items() if k != "epoch"}
+    for key, sign in (("val_acc", 1), ("val_f1", 1), ("val_ppl", -1)):
+        if key in metrics:
+            metrics["score"] = sign * metrics[key]
+            break
     if test:
-        test_dl = loader(TensorBatches(data.test_x, data.test_y), 256, shuffle=False)
+        test_set = TensorBatches(*data.test) if text else TensorBatches(data.test_x, data.test_y)
+        test_dl = loader(test_set, 256, shuffle=False)
         out = trainer.test(module, test_dl, verbose=False)
         metrics.update({k: float(v) for k, v in out[0].items()})
     params = sum(p.numel() for p in net.parameters())

@@ -102,32 +102,47 @@ def digits(**_) -> ImageData:
     return ImageData(train, y[train_idx], test, y[test_idx], 10, "digits")
 
 
-def _cifar(cls, name: str, n_classes: int, root: str | None) -> ImageData:
+def _unpickle(path: Path) -> dict:
+    import pickle
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="latin1")
+
+
+def _cifar(folder: str, train_files: list[str], label_key: str, name: str, n_classes: int,
+           root: str | None) -> ImageData:
+    """The python-pickle batches of the CIFAR release (what torchvision reads),
+    under ROOT or ROOT/<folder>."""
     if not root:
         raise DataError.at("data", f"{name} needs --root", "--root",
-                           hint=f"point it at the directory holding torchvision's {name} folder "
-                                "(python-pickle batches); nothing is downloaded")
+                           hint=f"the directory holding {folder}/ (the python-pickle batches); "
+                                "nothing is downloaded")
+    base = Path(root) / folder if (Path(root) / folder).is_dir() else Path(root)
+    files = [base / f for f in train_files] + [base / "test" if name == "cifar100" else base / "test_batch"]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise DataError.at("data", f"{name} batches not found", str(base),
+                           hint=f"missing: {', '.join(Path(m).name for m in missing)}")
     try:
-        tr = cls(root, train=True, download=False)
-        te = cls(root, train=False, download=False)
-    except RuntimeError as err:
-        raise DataError.at("data", f"{name} not found or corrupt", str(root),
-                           hint=f"{err}; expected torchvision's layout under this root") from None
-    to_t = lambda a: torch.from_numpy(np.asarray(a)).permute(0, 3, 1, 2).contiguous()
-    train, test = _normalise(to_t(tr.data), to_t(te.data))
-    return ImageData(train, torch.tensor(tr.targets), test, torch.tensor(te.targets), n_classes, name)
+        batches = [_unpickle(f) for f in files]
+    except Exception as err:
+        raise DataError.at("data", f"{name} batches unreadable ({type(err).__name__})", str(base)) from None
+    to_t = lambda b: torch.from_numpy(np.asarray(b["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).copy())
+    labels = lambda b: torch.tensor(b[label_key], dtype=torch.long)
+    train_x = torch.cat([to_t(b) for b in batches[:-1]])
+    train_y = torch.cat([labels(b) for b in batches[:-1]])
+    train, test = _normalise(train_x, to_t(batches[-1]))
+    return ImageData(train, train_y, test, labels(batches[-1]), n_classes, name)
 
 
 @register_task("cifar10")
 def cifar10(root: str | None = None, **_) -> ImageData:
-    from torchvision.datasets import CIFAR10
-    return _cifar(CIFAR10, "cifar10", 10, root)
+    return _cifar("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "labels",
+                  "cifar10", 10, root)
 
 
 @register_task("cifar100")
 def cifar100(root: str | None = None, **_) -> ImageData:
-    from torchvision.datasets import CIFAR100
-    return _cifar(CIFAR100, "cifar100", 100, root)
+    return _cifar("cifar-100-python", ["train"], "fine_labels", "cifar100", 100, root)
 
 
 @register_task("image-folder")
