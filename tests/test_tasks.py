@@ -138,3 +138,14 @@ def test_entity_f1_counts_spans():
 def test_a_genome_of_the_wrong_space_is_refused():
     with pytest.raises(GenelangError):
         train_genome(GRU, TaskConfig("digits"), epochs=1)
+
+
+def test_narrow_networks_train_without_crashing():
+    """torch's channels_last CPU kernels corrupt memory for < 4-channel convs;
+    the classifier keeps such networks in the default layout."""
+    from genelang.runtime.lightning import channels_last_safe
+    from genelang.runtime.networks import build_network
+    assert not channels_last_safe(build_network(CONV, C=2, N=1, in_channels=1))
+    assert channels_last_safe(build_network(CONV, C=4, N=1, in_channels=1))
+    r = train_genome(CONV, TaskConfig("digits", subset=200), ModelConfig(C=2), epochs=1)
+    assert 0.0 <= r.metrics["val_acc"] <= 1.0

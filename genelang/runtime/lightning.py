@@ -9,6 +9,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def channels_last_safe(net: nn.Module) -> bool:
+    """channels_last trains separable-conv networks faster on CPU, but torch
+    2.14's CPU kernels corrupt memory in backward when a network has conv
+    layers narrower than 4 channels (seen with C=2 and C=3): keep those in the
+    default layout."""
+    widths = [m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d)]
+    return bool(widths) and min(widths) >= 4
+
+
 class ImageClassifier(pl.LightningModule):
     """Cross-entropy (+ 0.4 × auxiliary head loss, as DARTS), SGD with Nesterov
     momentum and a cosine schedule; accuracy on validation and test."""
@@ -18,8 +27,8 @@ class ImageClassifier(pl.LightningModule):
         super().__init__()
         self.net = net
         self.lr, self.weight_decay, self.epochs, self.aux_weight = lr, weight_decay, epochs, aux_weight
-        self.channels_last = channels_last
-        if channels_last:
+        self.channels_last = channels_last and channels_last_safe(net)
+        if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

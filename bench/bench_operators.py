@@ -1,0 +1,119 @@
+"""GEP operator and decode throughput: genelang against geppy (the Python GEP
+library on DEAP) on the same population shape and operators, in one run.
+
+geppy is installed only for this benchmark: `.venv/bin/pip install geppy`.
+Both apply, per offspring: point mutation, IS transposition, RIS
+transposition, one-point and two-point recombination, then decode the genome
+into its expression tree(s).
+
+Run: .venv/bin/python bench/bench_operators.py [--n 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import operator
+import random
+import time
+
+from genelang.compiler import karva
+from genelang.compiler.registry import arity_fn
+from genelang.evolve import operators as ops
+from genelang.evolve.spec import SpaceSpec
+from genelang.evolve.template import Template
+
+HEAD, GENES, POP = 6, 4, 100
+
+
+def bench_genelang(n: int) -> float:
+    t = Template.from_spec(SpaceSpec(space="conv", adfs=GENES - 2, adf_head=HEAD, main_head=HEAD))
+    rng = random.Random(0)
+    pop = [t.random_symbols(rng) for _ in range(POP)]
+    arity = arity_fn("conv")
+    start = time.perf_counter()
+    for k in range(n):
+        a, b = pop[rng.randrange(POP)], pop[rng.randrange(POP)]
+        a = ops.mutate(a, t, 0.044, rng)
+        a = ops.is_transpose(a, t, rng)
+        a = ops.ris_transpose(a, t, rng)
+        a, b = ops.one_point(a, b, rng)
+        a, b = ops.two_point(a, b, rng)
+        for g in a:
+            karva.decode(g, arity)
+        pop[k % POP] = a
+    return n / (time.perf_counter() - start)
+
+
+def _stub_pkg_resources() -> None:
+    """geppy imports pkg_resources only for its own version string; recent
+    setuptools no longer ships it."""
+    import sys
+    import types
+    if "pkg_resources" in sys.modules:
+        return
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        mod = types.ModuleType("pkg_resources")
+
+        class DistributionNotFound(Exception):
+            pass
+
+        def get_distribution(name):
+            raise DistributionNotFound(name)
+
+        mod.DistributionNotFound, mod.get_distribution = DistributionNotFound, get_distribution
+        sys.modules["pkg_resources"] = mod
+
+
+def bench_geppy(n: int) -> float | None:
+    _stub_pkg_resources()
+    try:
+        import geppy as gep
+        from deap import base, creator, tools
+    except ImportError:
+        return None
+    pset = gep.PrimitiveSet("main", input_names=["h1", "h2"])
+    pset.add_function(operator.add, 2)
+    pset.add_function(operator.mul, 2)
+    for name in ("sep", "dw", "pw"):
+        pset.add_function(lambda x: x, 1, name=name)
+    if not hasattr(creator, "FitnessMax"):
+        creator.create("FitnessMax", base.Fitness, weights=(1,))
+        creator.create("Individual", gep.Chromosome, fitness=creator.FitnessMax)
+    tb = gep.Toolbox()
+    tb.register("gene_gen", gep.Gene, pset=pset, head_length=HEAD)
+    tb.register("individual", creator.Individual, gene_gen=tb.gene_gen, n_genes=GENES, linker=operator.add)
+    tb.register("population", tools.initRepeat, list, tb.individual)
+    random.seed(0)
+    pop = tb.population(n=POP)
+    start = time.perf_counter()
+    for k in range(n):
+        a, b = tb.clone(random.choice(pop)), tb.clone(random.choice(pop))
+        gep.mutate_uniform(a, pset=pset, ind_pb=0.044)
+        gep.is_transpose(a)
+        gep.ris_transpose(a)
+        gep.crossover_one_point(a, b)
+        gep.crossover_two_point(a, b)
+        for g in a:
+            g.kexpression   # geppy decodes the ORF (a list; genelang also builds the tree)
+        pop[k % POP] = a
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
+    ours = bench_genelang(args.n)
+    theirs = bench_geppy(args.n)
+    print(f"population {POP}, {GENES} genes of head {HEAD}, {args.n} offspring")
+    print(f"genelang: {ours:10.0f} offspring/s")
+    if theirs is None:
+        print("geppy not installed (pip install geppy) — no ratio")
+        return
+    print(f"geppy:    {theirs:10.0f} offspring/s")
+    print(f"ratio genelang / geppy: {ours / theirs:.1f}x  (goal ≥ 20x)")
+
+
+if __name__ == "__main__":
+    main()
