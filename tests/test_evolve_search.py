@@ -217,3 +217,24 @@ def test_local_process_pool(tmp_path):
     rows = list(sqlite3.connect(result.run_dir / "results.sqlite").execute("SELECT status, worker FROM evaluations"))
     assert rows and all(s == "ok" for s, _ in rows)
     assert all(w and ":" in w for _, w in rows)
+
+
+def test_every_example_spec_validates():
+    specs = sorted((ROOT / "examples" / "specs").glob("*.yaml"))
+    assert len(specs) >= 6
+    for p in specs:
+        load_spec(p)
+
+
+def test_recurrent_search_on_text(tmp_path):
+    d = spec_dict(tmp_path, "rnn", generations=2)
+    d["task"] = {"name": "text-classification", "batch_size": 32}
+    d["space"] = {"space": "rnn", "states": ["h", "c"], "adfs": 1, "adf_head": 2, "main_head": 3}
+    d["model"] = {"hidden": 8}
+    d["strategy"]["population"] = 3
+    d["fitness"] = {"estimator": "train", "epochs": 1}
+    result = run_search(parse_spec(d))
+    rows = list(sqlite3.connect(result.run_dir / "results.sqlite").execute("SELECT status, fitness FROM evaluations"))
+    assert rows and all(s == "ok" and 0 <= f <= 1 for s, f in rows)
+    from genelang.compiler import load_file
+    assert load_file(result.run_dir / "best.gene").genomes[0].space == "rnn"

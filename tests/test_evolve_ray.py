@@ -1,0 +1,23 @@
+"""The Ray backend runs a tiny search on a local Ray instance."""
+import sqlite3
+
+import pytest
+
+from genelang.evolve.search import run_search
+from genelang.evolve.spec import parse_spec
+from tests.test_evolve_search import spec_dict
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'genelang[ray]')")
+
+
+def test_tiny_search_on_local_ray(tmp_path):
+    d = spec_dict(tmp_path, "ray", generations=2)
+    d["strategy"]["population"] = 4
+    d["execution"] = {"backend": "ray", "workers": 1}
+    try:
+        result = run_search(parse_spec(d))
+    finally:
+        ray.shutdown()
+    rows = list(sqlite3.connect(result.run_dir / "results.sqlite").execute("SELECT status, worker FROM evaluations"))
+    assert rows and all(s == "ok" for s, _ in rows)
+    assert result.best_fitness is not None
