@@ -105,3 +105,22 @@ def test_gene_transposition_swaps_the_cells():
     s = CONV.random(rng)
     c = ops.gene_transpose(s, CONV, rng)
     assert c[-1] == s[-2] and c[-2] == s[-1] and c[:-2] == s[:-2]
+
+
+def test_separate_gene_pools_keep_cells_apart():
+    t = Template.from_spec(SpaceSpec(space="conv", adfs=4, adf_head=2, main_head=3, separate_pools=True))
+    slots = {s.name: s for s in t.slots}
+    assert set(slots) == {"n1", "n2", "r1", "r2", "normal", "reduction"}
+    assert set(slots["normal"].terminals) == {"n1", "n2"}
+    assert set(slots["reduction"].terminals) == {"r1", "r2"}
+    assert set(slots["r2"].terminals) == {"h1", "h2", "r1"}
+    rng = random.Random(9)
+    pop = [t.random(rng) for _ in range(4)]
+    for _ in range(200):
+        a, b = ops.apply_operators(pop[0], pop[1], t, Operators(one_point=1.0, mutation=0.2), rng)
+        g = t.genome(a)
+        assert not check_genome(g)
+        from genelang.compiler.dag import main_graph
+        assert all(n.startswith("n") for n, _ in main_graph(g, "normal").adfs)
+        assert all(n.startswith("r") for n, _ in main_graph(g, "reduction").adfs)
+        pop[0], pop[1] = a, b

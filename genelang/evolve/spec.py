@@ -38,6 +38,7 @@ class SpaceSpec(_Strict):
     adf_head: int = Field(2, ge=1, le=20)
     main_head: int = Field(3, ge=1, le=20)
     states: list[str] = ["h"]                  # rnn only
+    separate_pools: bool = False               # conv: NASGEP's separate ADF pools for the two cells
 
 
 class ModelSpec(_Strict):

@@ -42,7 +42,12 @@ class Template:
         space = get_space(space_spec.space)
         adf_fns = tuple(space_spec.adf_functions or space.functions(ADF))
         main_fns = tuple(space_spec.main_functions or space.functions(MAIN))
-        adf_names = [f"a{i + 1}" for i in range(space_spec.adfs)]
+        pools = space.name == "conv" and getattr(space_spec, "separate_pools", False)
+        if pools:   # NASGEP: n* ADFs serve the normal cell, r* ADFs the reduction cell
+            half = max(1, space_spec.adfs // 2)
+            adf_names = [f"n{i + 1}" for i in range(half)] + [f"r{i + 1}" for i in range(max(1, space_spec.adfs - half))]
+        else:
+            adf_names = [f"a{i + 1}" for i in range(space_spec.adfs)]
         if space.name == "conv":
             mains = [("cell", "normal"), ("cell", "reduction")]
         else:
@@ -57,6 +62,9 @@ class Template:
             n_max = max((space.ops[f].arity for f in fns), default=1)
             # evolved states read only previous values: no cycles by construction
             terms = tuple(t for t in terminals(skeleton, gene) if not t.endswith("[t]"))
+            if pools:
+                prefix = gene.name[0] if gene.kind == "adf" else {"normal": "n", "reduction": "r"}[gene.name]
+                terms = tuple(t for t in terms if t in ("h1", "h2") or t[0] == prefix)
             slots.append(Slot(gene.kind, gene.name, h, karva.tail_length(h, max(n_max, space.max_arity(role))),
                               fns, terms))
         return cls(space.name, tuple(slots), name)

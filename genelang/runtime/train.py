@@ -182,7 +182,13 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         from pytorch_lightning.loggers import CSVLogger
-        logger = CSVLogger(str(out_dir), name="logs")
+        logger = [CSVLogger(str(out_dir), name="logs")]
+        try:   # TensorBoard too, when it is installed
+            import tensorboard  # noqa: F401
+            from pytorch_lightning.loggers import TensorBoardLogger
+            logger.append(TensorBoardLogger(str(out_dir), name="tensorboard"))
+        except ImportError:
+            pass
     trainer = pl.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, logger=logger,
         enable_checkpointing=out_dir is not None,
