@@ -1,0 +1,6 @@
+from hypothesis import HealthCheck, settings
+
+# Property tests check correctness, not speed: a loaded 2-core CI machine must
+# not turn a slow example into a failure.
+settings.register_profile("genelang", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("genelang")
