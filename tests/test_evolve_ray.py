@@ -1,13 +1,11 @@
 """The Ray backend runs a tiny search on a local Ray instance."""
 import sqlite3
 
-import pytest
+import ray   # the dev extra installs it
 
 from genelang.evolve.search import run_search
 from genelang.evolve.spec import parse_spec
 from tests.test_evolve_search import spec_dict
-
-ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'genelang[ray]')")
 
 
 def test_tiny_search_on_local_ray(tmp_path):
