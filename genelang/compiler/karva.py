@@ -6,17 +6,32 @@ terminals). Nothing here knows about spaces or PyTorch.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 Arity = Callable[[str], int]
 
 
-@dataclass(frozen=True)
 class Node:
-    symbol: str
-    children: tuple["Node", ...] = ()
-    index: int = field(default=-1, compare=False)   # position in the gene's symbols
+    """An expression-tree node. Immutable by convention; equality and hashing
+    ignore `index` (the node's position in its gene's symbols). A slotted
+    class rather than a frozen dataclass: decoding makes many of these."""
+
+    __slots__ = ("symbol", "children", "index")
+
+    def __init__(self, symbol: str, children: tuple["Node", ...] = (), index: int = -1):
+        self.symbol = symbol
+        self.children = children
+        self.index = index
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Node) and self.symbol == other.symbol
+                and self.children == other.children)
+
+    def __hash__(self) -> int:
+        return hash((self.symbol, self.children))
+
+    def __repr__(self) -> str:
+        return f"Node({self.symbol!r}, {self.children!r}, index={self.index})"
 
     def __str__(self) -> str:
         return to_nested(self)
@@ -47,18 +62,20 @@ def orf_length(symbols: Sequence[str], arity: Arity) -> int:
 
 def decode(symbols: Sequence[str], arity: Arity) -> Node:
     """The expression tree of a gene; symbols past the ORF are ignored (non-coding)."""
-    n = orf_length(symbols, arity)
-    # Children of node i are the next arity(i) unread symbols, level by level.
-    nxt = 1
-    spans = []
-    for i in range(n):
-        a = arity(symbols[i])
-        spans.append((nxt, nxt + a))
+    # One pass: each symbol's children are the next arity(i) unread symbols.
+    starts, need, nxt, n = [], 1, 1, 0
+    while need:
+        if n >= len(symbols):
+            raise IncompleteORF(f"needs {need} more symbol(s) after position {n}")
+        a = arity(symbols[n])
+        starts.append(nxt)
         nxt += a
-    nodes: list[Node | None] = [None] * n
-    for i in reversed(range(n)):
-        lo, hi = spans[i]
-        nodes[i] = Node(symbols[i], tuple(nodes[lo:hi]), i)
+        need += a - 1
+        n += 1
+    starts.append(nxt)
+    nodes: list = [None] * n
+    for i in range(n - 1, -1, -1):
+        nodes[i] = Node(symbols[i], tuple(nodes[starts[i]:starts[i + 1]]), i)
     return nodes[0]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 ADF, MAIN = "adf", "main"
 
@@ -99,15 +99,18 @@ def get_op(space: str, name: str) -> Op:
     return op
 
 
-def arity_fn(space: str, adf_names: Iterable[str] = ()) -> Callable[[str], int]:
-    """Arity of a symbol in a space: ops by registry, everything else a terminal."""
-    ops = _SPACES[space].ops
+class _Arities(dict):
+    def __missing__(self, _symbol: str) -> int:
+        return 0   # anything that is not an operation is a terminal
 
-    def arity(sym: str) -> int:
-        op = ops.get(sym)
-        return op.arity if op is not None else 0
 
-    return arity
+def arity_fn(space: str) -> Callable[[str], int]:
+    """Arity of a symbol in a space: ops by registry, everything else a terminal.
+    A dict lookup (decoding is a hot path), rebuilt when ops are registered."""
+    sp = _SPACES[space]
+    if "arity" not in sp._derived:
+        sp._derived["arity"] = _Arities({n: op.arity for n, op in sp.ops.items()}).__getitem__
+    return sp._derived["arity"]
 
 
 from genelang.compiler import opsets as _opsets  # noqa: E402,F401  (registers built-ins)

@@ -4,6 +4,8 @@ offspring are well-formed; `apply_operators` keeps a parent wherever an
 offspring would still be invalid (a reduction cell that cannot reduce)."""
 from __future__ import annotations
 
+import bisect
+import math
 import random
 
 from genelang.evolve.template import Symbols, Template
@@ -14,13 +16,25 @@ def _copy(syms: Symbols) -> Symbols:
 
 
 def mutate(syms: Symbols, t: Template, rate: float, rng: random.Random) -> Symbols:
-    """Point mutation: each symbol replaced with probability `rate` by another of its domain."""
+    """Point mutation: each symbol redrawn from its domain with probability `rate`.
+    Positions are found by geometric skips, so the cost follows the number of
+    mutations, not the genome's length."""
     out = _copy(syms)
-    for g, slot in zip(out, t.slots):
-        for i in range(len(g)):
-            if rng.random() < rate:
-                g[i] = rng.choice(slot.domain(i))
-    return out
+    if rate <= 0:
+        return out
+    bounds = [0]
+    for g in out:
+        bounds.append(bounds[-1] + len(g))
+    total = bounds[-1]
+    log_keep = math.log1p(-rate) if rate < 1 else None
+    pos = -1
+    while True:
+        pos += 1 if log_keep is None else 1 + int(math.log(1.0 - rng.random()) / log_keep)
+        if pos >= total:
+            return out
+        gi = bisect.bisect_right(bounds, pos) - 1
+        i = pos - bounds[gi]
+        out[gi][i] = rng.choice(t.slots[gi].domain(i))
 
 
 def mutate_one(syms: Symbols, t: Template, rng: random.Random) -> Symbols:
