@@ -28,17 +28,9 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    from genelang.cli import lang  # noqa: F401
-    for name in ("compile", "train", "evolve", "study"):
-        try:
-            __import__(f"genelang.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"genelang.cli.{name}":
-                raise
-
-
-_register()
+# Each module adds its commands to `cli`; the heavy imports (torch, lightning)
+# happen inside the commands, so `genelang check` starts fast.
+from genelang.cli import compile, evolve, lang, study, train  # noqa: E402,F401
 
 
 def main() -> None:
