@@ -8,3 +8,12 @@ def fake_fitness(text: str, seed: int, delay: float = 0.0) -> dict:
     body = text.split("\n", 1)[1]     # the genes, not the genome's name
     h = int(hashlib.sha256(body.encode()).hexdigest()[:6], 16)
     return {"status": "ok", "fitness": (h % 1000) / 1000.0, "metrics": {"params": h % 5000}}
+
+
+def crash_on_seed_zero(job, spec) -> dict:
+    """A pool runner that dies like a native crash for seed 0."""
+    import os
+    text, seed = job
+    if seed == 0:
+        os._exit(1)
+    return fake_fitness(text, seed)

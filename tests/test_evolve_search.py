@@ -238,3 +238,19 @@ def test_recurrent_search_on_text(tmp_path):
     assert rows and all(s == "ok" and 0 <= f <= 1 for s, f in rows)
     from genelang.compiler import load_file
     assert load_file(result.run_dir / "best.gene").genomes[0].space == "rnn"
+
+
+def test_a_worker_crash_fails_candidates_and_the_pool_recovers():
+    from genelang.evolve.backends import LocalPool
+    from tests.evolve_helpers import crash_on_seed_zero
+    pool = LocalPool({}, workers=1, timeout=None, run=crash_on_seed_zero)
+    text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
+    try:
+        seen = []
+        first = pool.map([(text, 0), (text, 1)], lambda i, r: seen.append(i))
+        assert first[0]["status"] == "failed" and "worker" in first[0]["reason"]
+        assert sorted(seen) == [0, 1]
+        second = pool.map([(text, 1), (text, 2)], lambda i, r: None)   # a fresh pool
+        assert [r["status"] for r in second] == ["ok", "ok"]
+    finally:
+        pool.close()

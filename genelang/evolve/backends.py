@@ -46,15 +46,20 @@ class LocalPool:
     one torch thread each. A candidate that overruns its time limit is recorded
     as failed and the pool is replaced."""
 
-    def __init__(self, spec: dict, workers: int, timeout: float | None):
+    def __init__(self, spec: dict, workers: int, timeout: float | None, run: Callable = _run):
         self.spec, self.workers, self.timeout = dict(spec, _threads=1), workers, timeout
+        self.run = run   # a top-level function (job, spec) -> result; the workers import it
         self.pool = self._new_pool()
 
     def _new_pool(self):
         return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
 
     def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
-        futures = {self.pool.submit(_run, job, self.spec): i for i, job in enumerate(jobs)}
+        try:
+            futures = {self.pool.submit(self.run, job, self.spec): i for i, job in enumerate(jobs)}
+        except cf.process.BrokenProcessPool:   # a worker died in an earlier batch
+            self._kill()
+            futures = {self.pool.submit(self.run, job, self.spec): i for i, job in enumerate(jobs)}
         results: list[dict | None] = [None] * len(jobs)
         pending = set(futures)
         # generous: a worker may queue ceil(n/workers) candidates before this one
@@ -69,14 +74,24 @@ class LocalPool:
                     on_result(i, results[i])
                 self._kill()
                 break
+            broken = False
             for f in done:
                 i = futures[f]
                 try:
                     results[i] = f.result()
-                except Exception as err:   # the worker process died (e.g. out of memory)
+                except Exception as err:   # the worker process died (a native crash, out of memory)
+                    broken = True
                     results[i] = {"status": "failed", "fitness": None,
-                                  "reason": f"worker died: {type(err).__name__}: {err}"}
+                                  "reason": f"worker died: {type(err).__name__}: {err}"[:500]}
                 on_result(i, results[i])
+            if broken:   # the pool is unusable now: the rest fail with it; the next batch gets a new pool
+                for f in pending:
+                    i = futures[f]
+                    results[i] = {"status": "failed", "fitness": None,
+                                  "reason": "worker pool broke while this candidate was queued"}
+                    on_result(i, results[i])
+                self._kill()
+                break
         return results  # type: ignore[return-value]
 
     def _kill(self) -> None:
