@@ -65,9 +65,13 @@ def test_group_comparison_produces_table_and_plot(tmp_path):
                                 ("darts", EX / "darts_v2.gene")])
     res = compare(entries, task="digits", seeds=2, out_dir=tmp_path / "cmp", evaluate=counting([]),
                   model={"C": 2, "N": 1})
-    assert {s.label for s in res.group_summaries} == {"random", "searched", "darts"}
-    assert [s.n for s in res.group_summaries if s.label == "random"] == [3]
-    assert res.group_pairs and res.plot.exists()
+    assert {s.label for s in res.group_summaries} == {"random"}
+    assert [s.n for s in res.group_summaries] == [3]
+    # single genomes are tested against each other over seeds, and ranked within the group
+    assert {(p.a, p.b) for p in res.pairs} == {("searched", "darts")}
+    assert {(l, g) for l, g, _ in res.standings} == {("searched", "random"), ("darts", "random")}
+    assert all(0 <= share <= 1 for _, _, share in res.standings)
+    assert res.plot.exists()
 
 
 def test_compare_cli_trains_for_real_on_tiny_data(tmp_path):

@@ -119,6 +119,7 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
             "pairs": [{k: clean(v) for k, v in vars(p).items()} for p in res.pairs],
             "groups": [{k: clean(v) for k, v in vars(s).items()} for s in res.group_summaries],
             "group_pairs": [{k: clean(v) for k, v in vars(p).items()} for p in res.group_pairs],
+            "standings": [{"genome": l, "group": g, "beats": share} for l, g, share in res.standings],
             "trained": res.trained, "reused": res.reused, "plot": str(res.plot) if res.plot else None},
             indent=2))
         return
@@ -129,8 +130,8 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         t.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]",
                   f"{res.params.get(s.label, 0):,}", f"{res.macs.get(s.label, 0):,}")
     out.print(t)
-    for title, pairs in (("pairwise", res.pairs), ("groups", res.group_pairs)):
-        if not pairs or (title == "pairwise" and res.group_pairs):
+    for title, pairs in (("pairwise (over seeds)", res.pairs), ("groups (over genomes)", res.group_pairs)):
+        if not pairs:
             continue
         pt = Table(title=f"{title}: Welch t / Mann–Whitney U, Holm-adjusted p")
         for col in ("a", "b", "Δ mean", "Welch p (Holm)", "MWU p (Holm)", "Cohen's d"):
@@ -146,6 +147,8 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         for s in res.group_summaries:
             gt.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]")
         out.print(gt)
+    for label, group, share in res.standings:
+        out.print(f"{label} beats {share:.0%} of the genomes of group {group}")
     out.print(f"trained {res.trained}, reused {res.reused} stored run(s); plot: {res.plot}")
 
 

@@ -40,6 +40,8 @@ class Comparison:
     groups: dict[str, list[str]]            # group → labels
     group_summaries: list[Summary] = field(default_factory=list)
     group_pairs: list[Pairwise] = field(default_factory=list)
+    # a single genome against a group: the share of the group's genomes it beats
+    standings: list[tuple[str, str, float]] = field(default_factory=list)
     trained: int = 0
     reused: int = 0
     plot: Path | None = None
@@ -54,9 +56,10 @@ def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entr
             out.append(Entry(label, label, g))
     for name, d in groups:
         paths = sorted(Path(d).glob("*.gene")) if Path(d).is_dir() else [Path(d)]
-        for p in paths:
-            for g in load_file(p).genomes:
-                out.append(Entry(f"{name}/{p.stem}", name, g))
+        members = [Entry(f"{name}/{p.stem}", name, g) for p in paths for g in load_file(p).genomes]
+        if len(members) == 1:   # a group of one genome is that genome, under the group's name
+            members[0].label = name
+        out += members
     return out
 
 
@@ -139,17 +142,25 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     macs = _macs(entries, task, root, model)
     labels = [e.label for e in entries]
     valid = {k: v for k, v in values.items() if v}
-    result = Comparison(values, params, macs, [summarize(k, valid[k]) for k in labels if k in valid],
-                        pairwise(valid), {}, trained=len(todo), reused=reused)
     groups: dict[str, list[str]] = {}
     for e in entries:
         groups.setdefault(e.group, []).append(e.label)
-    if any(len(v) > 1 for v in groups.values()):
+    singles = [ls[0] for ls in groups.values() if len(ls) == 1 and ls[0] in valid]
+    multi = {g: ls for g, ls in groups.items() if len(ls) > 1}
+    # seed-level tests between single genomes; genome-level tests between groups
+    pair_set = {k: valid[k] for k in singles} if multi else valid
+    result = Comparison(values, params, macs, [summarize(k, valid[k]) for k in labels if k in valid],
+                        pairwise(pair_set) if len(pair_set) > 1 else [], {}, trained=len(todo),
+                        reused=reused)
+    if multi:
         result.groups = groups
-        per_genome = {g: [sum(valid[l]) / len(valid[l]) for l in ls if l in valid] for g, ls in groups.items()}
+        means = {l: sum(v) / len(v) for l, v in valid.items()}
+        per_genome = {g: [means[l] for l in ls if l in means] for g, ls in multi.items()}
         per_genome = {g: v for g, v in per_genome.items() if v}
         result.group_summaries = [summarize(g, v) for g, v in per_genome.items()]
-        result.group_pairs = pairwise(per_genome)
+        result.group_pairs = pairwise(per_genome) if len(per_genome) > 1 else []
+        result.standings = [(l, g, sum(m < means[l] for m in v) / len(v))
+                            for l in singles for g, v in per_genome.items()]
     result.plot = _plot(result, out_dir)
     return result
 
@@ -178,7 +189,7 @@ def _plot(result: Comparison, out_dir: Path) -> Path | None:
     import numpy as np
 
     if result.groups and result.group_summaries:
-        names = [s.label for s in result.group_summaries]
+        names = [g for g, ls in result.groups.items() if any(result.values.get(l) for l in ls)]
         data = [[sum(result.values[l]) / len(result.values[l]) for l in result.groups[g] if result.values.get(l)]
                 for g in names]
         ylabel = "mean validation accuracy per genome"
