@@ -8,5 +8,5 @@ $G compare --group darts_v2=examples/genotypes/darts_v2.gene \
     --group no_skip=runs/study/ablations \
     --group nasgep=examples/genotypes/nasgep_demo.gene \
     --group random=runs/study/random \
-    --task fashion-mnist --subset 2000 --epochs 1 --seeds 3 --channels 8 \
+    --task fashion-mnist --subset 4000 --epochs 1 --lr 0.1 --seeds 3 --channels 8 \
     --workers 2 --out runs/study/compare "$@"
