@@ -56,7 +56,7 @@ def main() -> None:
     torch.set_num_threads(2)
     genome = load_file(ROOT / "examples" / "genotypes" / "nasgep_demo.gene").genomes[0]
     task = TaskConfig("fashion-mnist", subset=args.subset, batch_size=64)
-    model = ModelConfig(C=8, N=1)
+    model = ModelConfig(C=8, N=1, channels_last=True)   # both sides use channels_last
     task_data(task)   # load once, outside the timings
     plain, lit = [], []
     for r in range(args.repeat):   # interleaved, so drift in machine load hits both

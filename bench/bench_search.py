@@ -25,15 +25,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--generations", type=int, default=5)
     ap.add_argument("--population", type=int, default=6)
-    ap.add_argument("--subset", type=int, default=1000)
+    ap.add_argument("--subset", type=int, default=4000)
     args = ap.parse_args()
     base = yaml.safe_load((ROOT / "examples" / "specs" / "quick.yaml").read_text())
     base["task"]["subset"] = args.subset
-    base["model"]["C"] = 4
+    base["model"]["C"] = 8
     base["strategy"].update(population=args.population, generations=args.generations)
     out = Path(tempfile.mkdtemp(prefix="bench_search_"))
     print(f"budget: population {args.population} × {args.generations} generations; train = 1 epoch on "
-          f"{args.subset} Fashion-MNIST images, C=4; {args.seeds} seeds")
+          f"{args.subset} Fashion-MNIST images, C=8; {args.seeds} seeds")
     for strategy in ("gep", "random", "regularized-evolution"):
         best, evals, t0 = [], [], time.perf_counter()
         for seed in range(args.seeds):

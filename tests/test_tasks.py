@@ -147,5 +147,5 @@ def test_narrow_networks_train_without_crashing():
     from genelang.runtime.networks import build_network
     assert not channels_last_safe(build_network(CONV, C=2, N=1, in_channels=1))
     assert channels_last_safe(build_network(CONV, C=4, N=1, in_channels=1))
-    r = train_genome(CONV, TaskConfig("digits", subset=200), ModelConfig(C=2), epochs=1)
+    r = train_genome(CONV, TaskConfig("digits", subset=200), ModelConfig(C=2, channels_last=True), epochs=1)
     assert 0.0 <= r.metrics["val_acc"] <= 1.0

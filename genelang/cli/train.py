@@ -32,6 +32,8 @@ from genelang.cli._common import handle_errors, out
               help="Cells in all (darts skeleton).")
 @click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4).")
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--channels-last", is_flag=True,
+              help="Train in channels_last memory format (faster on CPU; experimental, see docs).")
 @click.option("--vectors", type=click.Path(dir_okay=False),
               help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
@@ -43,7 +45,7 @@ from genelang.cli._common import handle_errors, out
               help="Directory for the trained model, metrics.json and logs.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
 def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, skeleton, C, N,
-          layers, auxiliary, drop_path, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
+          layers, auxiliary, drop_path, channels_last, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, as_json) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default)."""
     from genelang.compiler import load_file
@@ -54,7 +56,8 @@ def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, s
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors)
         task_data(tcfg)   # missing data fails here, before any model is built
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
-                           hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout)
+                           hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
+                           channels_last=channels_last)
         result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                               out_dir=out_dir, test=with_test)
     if as_json:

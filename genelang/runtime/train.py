@@ -52,6 +52,7 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     freeze_embeddings: bool = True
+    channels_last: bool = False      # opt-in: faster on CPU, see lightning.channels_last_safe
 
 
 @dataclass
@@ -168,7 +169,7 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     if text:
         module = SequenceTask(net, data.kind, lr=lr or 3e-3, labels=data.labels)
     else:
-        module = ImageClassifier(net, lr=lr or 0.05, epochs=epochs)
+        module = ImageClassifier(net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last)
     history: list[dict] = []
 
     class _History(pl.Callback):
