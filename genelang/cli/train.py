@@ -34,6 +34,16 @@ from genelang.cli._common import handle_errors, out
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--channels-last", is_flag=True,
               help="Train in channels_last memory format (faster on CPU; experimental, see docs).")
+@click.option("--compile", "compile_backend", is_flag=False, flag_value="inductor", default=None,
+              type=click.Choice(["inductor", "eager", "aot_eager"]), metavar="[BACKEND]",
+              help="Train through torch.compile (default backend inductor; compiling takes about a minute).")
+@click.option("--augment/--no-augment", default=None,
+              help="Image tasks: random pad-crop and horizontal flip [default: on for cifar10/cifar100/"
+                   "image-folder, off otherwise].")
+@click.option("--cutout", default=0, show_default=True, type=click.IntRange(0),
+              help="Image tasks: cutout square side in pixels (0: off; DARTS uses 16 on CIFAR).")
+@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True,
+              help="Where Lightning trains.")
 @click.option("--vectors", type=click.Path(dir_okay=False),
               help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
@@ -45,7 +55,7 @@ from genelang.cli._common import handle_errors, out
               help="Directory for the trained model, metrics.json and logs.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
 def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, skeleton, C, N,
-          layers, auxiliary, drop_path, channels_last, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
+          layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, as_json) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default)."""
     from genelang.compiler import load_file
@@ -53,13 +63,14 @@ def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, s
 
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
-        tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors)
+        tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
+                          augment=augment, cutout=cutout)
         task_data(tcfg)   # missing data fails here, before any model is built
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
-                           channels_last=channels_last)
+                           channels_last=channels_last, compile=compile_backend)
         result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
-                              out_dir=out_dir, test=with_test)
+                              out_dir=out_dir, test=with_test, accelerator=accelerator)
     if as_json:
         print(json.dumps({"metrics": result.metrics, "params": result.params,
                           "seconds": result.seconds}, indent=2))

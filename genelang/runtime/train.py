@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.printer import format_genome
+from genelang.runtime.augment import Augment
 from genelang.runtime.data import TensorBatches, loader, split
 from genelang.runtime.networks import build_network
 from genelang.runtime.tasks import get_task
@@ -37,6 +38,8 @@ class TaskConfig:
     batch_size: int = 64
     split_seed: int = 0              # the same split for every genome and seed of a study
     vectors: str | None = None       # text tasks: word2vec/GloVe/fastText file (default: trained or bundled)
+    augment: bool | None = None      # image tasks: pad-crop + flip (None: the task's default, on for CIFAR/folders)
+    cutout: int = 0                  # image tasks: cutout square side (0: off)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class ModelConfig:
     dropout: float = 0.0
     freeze_embeddings: bool = True
     channels_last: bool = False      # opt-in: faster on CPU, see lightning.channels_last_safe
+    compile: str | None = None       # torch.compile backend ("inductor": ~1 min to compile; "eager": checks only)
 
 
 @dataclass
@@ -107,6 +111,17 @@ def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfi
         tie_weights=lm)
 
 
+def augmentation(task: TaskConfig, data) -> Augment:
+    """The training augmentation of an image task: the task's default unless
+    `task.augment` says otherwise, plus cutout when asked for."""
+    aug = data.augment
+    if task.augment is False:
+        aug = Augment()
+    elif task.augment and not (aug.pad or aug.flip):
+        aug = Augment(pad=max(1, data.image_size // 8), flip=True)
+    return replace(aug, cutout=task.cutout)
+
+
 def sample_batch(task: TaskConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     _, s = task_data(task)
     idx = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(seed))
@@ -148,12 +163,13 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
                  model: ModelConfig | dict = ModelConfig(), *, epochs: int = 1, lr: float | None = None,
                  seed: int = 0, quiet: bool = True, out_dir: str | Path | None = None,
                  test: bool = False, max_time: float | None = None, net: nn.Module | None = None,
-                 callbacks: list | None = None) -> TrainResult:
+                 callbacks: list | None = None, accelerator: str = "cpu") -> TrainResult:
     """Train `genome` on `task`; validation metrics of the last epoch (and test
     metrics when `test`), plus `score`, the number a search maximises: val_acc
     (classification), val_f1 (tagging) or −val_ppl (language modelling). `net`
     trains an already built network instead (weight inheritance). `lr` defaults
-    to 0.05 (SGD, images) or 0.003 (Adam, text)."""
+    to 0.05 (SGD, images) or 0.003 (Adam, text). `accelerator` is Lightning's
+    ("cpu", "gpu", "auto"); the returned model is back on the CPU."""
     import pytorch_lightning as pl
 
     from genelang.runtime.lightning import ImageClassifier, SequenceTask
@@ -166,10 +182,15 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     data, s = task_data(task)
     net = net if net is not None else make_model(genome, task, model)
     text = _is_text(data)
+    step_net = net
+    if model.compile:
+        # The compiled wrapper shares net's parameters; net itself is what is
+        # saved, so state dicts keep their plain keys.
+        step_net = torch.compile(net, backend=model.compile)
     if text:
-        module = SequenceTask(net, data.kind, lr=lr or 3e-3, labels=data.labels)
+        module = SequenceTask(step_net, data.kind, lr=lr or 3e-3, labels=data.labels)
     else:
-        module = ImageClassifier(net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last)
+        module = ImageClassifier(step_net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last)
     history: list[dict] = []
 
     class _History(pl.Callback):
@@ -191,14 +212,15 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         except ImportError:
             pass
     trainer = pl.Trainer(
-        max_epochs=epochs, accelerator="cpu", devices=1, logger=logger,
+        max_epochs=epochs, accelerator=accelerator, devices=1, logger=logger,
         enable_checkpointing=out_dir is not None,
         default_root_dir=str(out_dir) if out_dir else None,
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
         gradient_clip_val=0.25 if text else 5.0, deterministic=False,
         max_time={"seconds": max_time} if max_time else None,
         callbacks=[_History(), *([] if quiet else [_rich_bar()]), *(callbacks or [])])
-    train_dl = loader(TensorBatches(*s.train), task.batch_size, shuffle=True, seed=seed)
+    aug = None if text else augmentation(task, data)
+    train_dl = loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed)
     val_dl = loader(TensorBatches(*s.val), 256, shuffle=False)
     t0 = time.perf_counter()
     trainer.fit(module, train_dl, val_dl)
@@ -213,6 +235,7 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         test_dl = loader(test_set, 256, shuffle=False)
         out = trainer.test(module, test_dl, verbose=False)
         metrics.update({k: float(v) for k, v in out[0].items()})
+    net.cpu()
     params = sum(p.numel() for p in net.parameters())
     result = TrainResult(metrics, params, seconds, trainer.current_epoch, history, net)
     if out_dir is not None:

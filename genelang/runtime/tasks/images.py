@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from genelang.errors import DataError
+from genelang.runtime.augment import Augment
 from genelang.runtime.tasks import register_task
 
 FMNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
@@ -26,6 +27,7 @@ class ImageData:
     test_y: torch.Tensor
     num_classes: int
     name: str
+    augment: Augment = Augment()   # the task's default training augmentation
 
     @property
     def in_channels(self) -> int:
@@ -131,7 +133,7 @@ def _cifar(folder: str, train_files: list[str], label_key: str, name: str, n_cla
     train_x = torch.cat([to_t(b) for b in batches[:-1]])
     train_y = torch.cat([labels(b) for b in batches[:-1]])
     train, test = _normalise(train_x, to_t(batches[-1]))
-    return ImageData(train, train_y, test, labels(batches[-1]), n_classes, name)
+    return ImageData(train, train_y, test, labels(batches[-1]), n_classes, name, Augment(pad=4, flip=True))
 
 
 @register_task("cifar10")
@@ -175,4 +177,5 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
         torch.save(blob, tmp)
         os.replace(tmp, cache)
     train, test = _normalise(blob["train"][0], blob["test"][0])
-    return ImageData(train, blob["train"][1], test, blob["test"][1], len(blob["classes"]), "image-folder")
+    return ImageData(train, blob["train"][1], test, blob["test"][1], len(blob["classes"]), "image-folder",
+                     Augment(pad=max(1, image_size // 8), flip=True))
