@@ -16,8 +16,10 @@ from genelang.cli._common import handle_errors, out
 @click.option("--genome", "genome_name", help="Genome to train (default: the only one in FILE).")
 @click.option("--task", default="fashion-mnist", show_default=True,
               help="fashion-mnist, digits, cifar10, cifar100, image-folder (conv genomes); "
-                   "text-classification, lm, conll2003 (rnn genomes).")
+                   "text-classification, lm, conll2003, ucr, forecast (rnn genomes).")
 @click.option("--root", help="Data directory for tasks that read from a path.")
+@click.option("--dataset", help="ucr: a UCR/UEA set (default ItalyPowerDemand); "
+                                 "forecast: sunspots, nile, elnino, co2 or airline (default sunspots).")
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--subset", type=click.IntRange(1), help="Use only this many training samples.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
@@ -54,7 +56,7 @@ from genelang.cli._common import handle_errors, out
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the trained model, metrics.json and logs.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
-def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, skeleton, C, N,
+def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, as_json) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default)."""
@@ -64,7 +66,7 @@ def train(file, genome_name, task, root, epochs, subset, batch_size, lr, seed, s
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
-                          augment=augment, cutout=cutout)
+                          augment=augment, cutout=cutout, dataset=dataset)
         task_data(tcfg)   # missing data fails here, before any model is built
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,

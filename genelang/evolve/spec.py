@@ -28,6 +28,9 @@ class TaskSpec(_Strict):
     val: float | int = 0.1
     batch_size: int = Field(64, ge=1)
     vectors: str | None = None               # text tasks: word vectors file
+    dataset: str | None = None               # time-series tasks: bundled set or series name
+    augment: bool | None = None              # image tasks: pad-crop + flip (default: the task's)
+    cutout: int = Field(0, ge=0)
 
 
 class SpaceSpec(_Strict):

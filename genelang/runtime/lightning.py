@@ -77,8 +77,9 @@ class ImageClassifier(pl.LightningModule):
 
 
 class SequenceTask(pl.LightningModule):
-    """Classification (accuracy), tagging (entity-level F1) or language
-    modelling (perplexity) with Adam and a cosine schedule."""
+    """Classification (accuracy), tagging (entity-level F1), language
+    modelling (perplexity) or forecasting (mean squared error) with Adam and a
+    cosine schedule."""
 
     def __init__(self, net: nn.Module, kind: str, lr: float = 3e-3, labels: list[str] | None = None,
                  clip: float = 0.25):
@@ -95,6 +96,8 @@ class SequenceTask(pl.LightningModule):
         logits = self(x, lengths)
         if self.kind == "classify":
             return logits, F.cross_entropy(logits, y)
+        if self.kind == "forecast":
+            return logits, F.mse_loss(logits, y)
         return logits, F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1), ignore_index=-100)
 
     def training_step(self, batch, _):
@@ -112,6 +115,9 @@ class SequenceTask(pl.LightningModule):
         if self.kind == "classify":
             self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), on_epoch=True, prog_bar=True,
                      batch_size=n)
+        elif self.kind == "forecast":
+            self.log(f"{prefix}_mse", loss, on_epoch=True, prog_bar=True, batch_size=n)
+            self.log(f"{prefix}_mae", (logits - y).abs().mean(), on_epoch=True, batch_size=n)
         elif self.kind == "lm":
             self.log(f"{prefix}_ppl", torch.exp(loss), on_epoch=True, prog_bar=True, batch_size=n)
         else:

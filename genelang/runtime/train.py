@@ -38,6 +38,7 @@ class TaskConfig:
     batch_size: int = 64
     split_seed: int = 0              # the same split for every genome and seed of a study
     vectors: str | None = None       # text tasks: word2vec/GloVe/fastText file (default: trained or bundled)
+    dataset: str | None = None       # time-series tasks: which bundled set or series
     augment: bool | None = None      # image tasks: pad-crop + flip (None: the task's default, on for CIFAR/folders)
     cutout: int = 0                  # image tasks: cutout square side (0: off)
 
@@ -70,20 +71,20 @@ class TrainResult:
 
 
 @lru_cache(maxsize=4)
-def _load(name: str, root: str | None, vectors: str | None = None):
-    return get_task(name)(root=root, vectors=vectors)
+def _load(name: str, root: str | None, vectors: str | None = None, dataset: str | None = None):
+    return get_task(name)(root=root, vectors=vectors, dataset=dataset)
 
 
-def _is_text(data) -> bool:
+def _is_sequence(data) -> bool:
     return hasattr(data, "kind")
 
 
 def task_data(task: TaskConfig):
     """(data, split): for image tasks a seeded train/val split of the training
-    set; text tasks come with their own splits."""
+    set; sequence tasks (text, time series) come with their own splits."""
     from genelang.runtime.data import Split
-    data = _load(task.name, task.root, task.vectors)
-    if _is_text(data):
+    data = _load(task.name, task.root, task.vectors, task.dataset)
+    if _is_sequence(data):
         train = data.train if task.subset is None else tuple(t[: task.subset] for t in data.train)
         return data, Split(train, data.val)
     s = split((data.train_x, data.train_y), task.val, task.split_seed, task.subset)
@@ -92,12 +93,13 @@ def task_data(task: TaskConfig):
 
 def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfig()) -> nn.Module:
     from genelang.errors import GenelangError
-    data = _load(task.name, task.root, task.vectors)
-    text = _is_text(data)
-    if (genome.space == "rnn") != text:
+    data = _load(task.name, task.root, task.vectors, task.dataset)
+    sequence = _is_sequence(data)
+    if (genome.space == "rnn") != sequence:
         raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}",
-                               "--task", hint="conv genomes train on image tasks, rnn genomes on text tasks")
-    if not text:
+                               "--task", hint="conv genomes train on image tasks, "
+                                                          "rnn genomes on text and time-series tasks")
+    if not sequence:
         return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
                              num_classes=data.num_classes, in_channels=data.in_channels,
                              auxiliary=model.auxiliary, drop_path=model.drop_path)
@@ -106,6 +108,7 @@ def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfi
     return build_sequence_model(
         genome, head=data.kind, vocab_size=len(data.vocab) if lm else None,
         embeddings=None if lm else data.embeddings, freeze_embeddings=model.freeze_embeddings,
+        input_size=getattr(data, "input_size", None),
         embed_dim=model.hidden, hidden=model.hidden, num_outputs=data.num_classes,
         layers=model.rnn_layers, dropout=model.dropout, bidirectional=model.bidirectional,
         tie_weights=lm)
@@ -132,8 +135,8 @@ def sample_batch(task: TaskConfig, seed: int = 0) -> tuple[torch.Tensor, torch.T
 @torch.no_grad()
 def evaluate(model: nn.Module, task: TaskConfig, split_name: str = "val") -> dict[str, float]:
     data, s = task_data(task)
-    if _is_text(data):
-        raise ValueError("evaluate() scores image tasks; train text models with train_genome")
+    if _is_sequence(data):
+        raise ValueError("evaluate() scores image tasks; train sequence models with train_genome")
     x, y = (s.val if split_name == "val" else (data.test_x, data.test_y))
     model.eval()
     correct, loss, n = 0, 0.0, 0
@@ -166,7 +169,8 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
                  callbacks: list | None = None, accelerator: str = "cpu") -> TrainResult:
     """Train `genome` on `task`; validation metrics of the last epoch (and test
     metrics when `test`), plus `score`, the number a search maximises: val_acc
-    (classification), val_f1 (tagging) or −val_ppl (language modelling). `net`
+    (classification), val_f1 (tagging), −val_ppl (language modelling) or
+    −val_mse (forecasting). `net`
     trains an already built network instead (weight inheritance). `lr` defaults
     to 0.05 (SGD, images) or 0.003 (Adam, text). `accelerator` is Lightning's
     ("cpu", "gpu", "auto"); the returned model is back on the CPU."""
@@ -181,13 +185,13 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     pl.seed_everything(seed, workers=False, verbose=False)
     data, s = task_data(task)
     net = net if net is not None else make_model(genome, task, model)
-    text = _is_text(data)
+    sequence = _is_sequence(data)
     step_net = net
     if model.compile:
         # The compiled wrapper shares net's parameters; net itself is what is
         # saved, so state dicts keep their plain keys.
         step_net = torch.compile(net, backend=model.compile)
-    if text:
+    if sequence:
         module = SequenceTask(step_net, data.kind, lr=lr or 3e-3, labels=data.labels)
     else:
         module = ImageClassifier(step_net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last)
@@ -216,22 +220,22 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         enable_checkpointing=out_dir is not None,
         default_root_dir=str(out_dir) if out_dir else None,
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
-        gradient_clip_val=0.25 if text else 5.0, deterministic=False,
+        gradient_clip_val=0.25 if sequence else 5.0, deterministic=False,
         max_time={"seconds": max_time} if max_time else None,
         callbacks=[_History(), *([] if quiet else [_rich_bar()]), *(callbacks or [])])
-    aug = None if text else augmentation(task, data)
+    aug = None if sequence else augmentation(task, data)
     train_dl = loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed)
     val_dl = loader(TensorBatches(*s.val), 256, shuffle=False)
     t0 = time.perf_counter()
     trainer.fit(module, train_dl, val_dl)
     seconds = time.perf_counter() - t0
     metrics = {k: v for k, v in (history[-1] if history else {}).items() if k != "epoch"}
-    for key, sign in (("val_acc", 1), ("val_f1", 1), ("val_ppl", -1)):
+    for key, sign in (("val_acc", 1), ("val_f1", 1), ("val_ppl", -1), ("val_mse", -1)):
         if key in metrics:
             metrics["score"] = sign * metrics[key]
             break
     if test:
-        test_set = TensorBatches(*data.test) if text else TensorBatches(data.test_x, data.test_y)
+        test_set = TensorBatches(*data.test) if sequence else TensorBatches(data.test_x, data.test_y)
         test_dl = loader(test_set, 256, shuffle=False)
         out = trainer.test(module, test_dl, verbose=False)
         metrics.update({k: float(v) for k, v in out[0].items()})

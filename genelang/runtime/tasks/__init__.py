@@ -32,4 +32,4 @@ def get_task(name: str) -> Callable:
 
 
 def _load_builtin() -> None:
-    from genelang.runtime.tasks import images, text  # noqa: F401
+    from genelang.runtime.tasks import images, text, timeseries  # noqa: F401
