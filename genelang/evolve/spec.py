@@ -141,16 +141,16 @@ def _space_errors(spec: Spec, path: str) -> list[Diagnostic]:
                                         f"choose from: {', '.join(sorted(allowed))}"))
         if not names:
             diags.append(Diagnostic("spec", f"space.{key}: must not be empty", Location(path)))
-    images = ("fashion-mnist", "digits", "cifar10", "cifar100", "image-folder")
-    texts = ("text-classification", "lm", "conll2003")
-    if spec.task.name not in images + texts:
+    from genelang.runtime.tasks import task_names
+    images, sequences = task_names("image"), task_names("sequence")
+    if spec.task.name not in images + sequences:
         diags.append(Diagnostic("spec", f"task.name: unknown task {spec.task.name!r}", Location(path),
-                                f"tasks: {', '.join(images + texts)}"))
+                                f"tasks: {', '.join(images + sequences)}"))
     elif spec.space.space == "conv" and spec.task.name not in images:
         diags.append(Diagnostic("spec", f"task.name: {spec.task.name!r} is not an image task "
                                 "(the conv space trains image networks)", Location(path)))
-    elif spec.space.space == "rnn" and spec.task.name not in texts:
-        diags.append(Diagnostic("spec", f"task.name: {spec.task.name!r} is not a text task "
+    elif spec.space.space == "rnn" and spec.task.name not in sequences:
+        diags.append(Diagnostic("spec", f"task.name: {spec.task.name!r} is not a sequence task "
                                 "(the rnn space trains sequence models)", Location(path)))
     return diags
 

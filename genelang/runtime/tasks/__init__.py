@@ -5,18 +5,23 @@ from __future__ import annotations
 from typing import Callable
 
 _TASKS: dict[str, Callable] = {}
+_KINDS: dict[str, str] = {}
+KINDS = ("image", "sequence")   # what conv genomes train on; what rnn genomes train on
 
 
-def register_task(name: str):
+def register_task(name: str, kind: str):
+    if kind not in KINDS:
+        raise ValueError(f"task kind must be one of {KINDS}")
+
     def deco(fn):
-        _TASKS[name] = fn
+        _TASKS[name], _KINDS[name] = fn, kind
         return fn
     return deco
 
 
-def task_names() -> list[str]:
+def task_names(kind: str | None = None) -> list[str]:
     _load_builtin()
-    return sorted(_TASKS)
+    return sorted(n for n in _TASKS if kind is None or _KINDS[n] == kind)
 
 
 def get_task(name: str) -> Callable:

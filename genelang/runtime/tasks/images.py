@@ -61,7 +61,7 @@ def _find_idx(root: Path, stem: str) -> Path | None:
     return None
 
 
-@register_task("fashion-mnist")
+@register_task("fashion-mnist", "image")
 def fashion_mnist(root: str | None = None, **_) -> ImageData:
     """Fashion-MNIST from the Debian package `dataset-fashion-mnist`, a user root
     holding the four IDX files, or torchvision's downloader as a last resort."""
@@ -91,7 +91,7 @@ def fashion_mnist(root: str | None = None, **_) -> ImageData:
                             "or pass --root DIR holding the four *-ubyte(.gz) IDX files")
 
 
-@register_task("digits")
+@register_task("digits", "image")
 def digits(**_) -> ImageData:
     """scikit-learn's bundled 8×8 digits (1,797 images): tiny, for tests."""
     from sklearn.datasets import load_digits
@@ -136,18 +136,18 @@ def _cifar(folder: str, train_files: list[str], label_key: str, name: str, n_cla
     return ImageData(train, train_y, test, labels(batches[-1]), n_classes, name, Augment(pad=4, flip=True))
 
 
-@register_task("cifar10")
+@register_task("cifar10", "image")
 def cifar10(root: str | None = None, **_) -> ImageData:
     return _cifar("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "labels",
                   "cifar10", 10, root)
 
 
-@register_task("cifar100")
+@register_task("cifar100", "image")
 def cifar100(root: str | None = None, **_) -> ImageData:
     return _cifar("cifar-100-python", ["train"], "fine_labels", "cifar100", 100, root)
 
 
-@register_task("image-folder")
+@register_task("image-folder", "image")
 def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageData:
     """ROOT/train/<class>/*.png|jpg and ROOT/test/<class>/..., decoded once and
     cached as tensors in ROOT/.genelang-cache-<size>.pt."""

@@ -126,7 +126,7 @@ def read_labelled(path: Path) -> tuple[list[list[str]], list[str]]:
     return sents, labels
 
 
-@register_task("text-classification")
+@register_task("text-classification", "sequence")
 def text_classification(root: str | None = None, vectors: str | None = None, max_len: int = 48,
                         seed: int = 0, **_) -> TextData:
     """Labelled sentences from `root` (default: gensim's pang_lee_polarity.cor);
@@ -167,7 +167,7 @@ def _lm_windows(ids: list[int], bptt: int) -> tuple[torch.Tensor, torch.Tensor, 
     return x, torch.full((n,), bptt), y
 
 
-@register_task("lm")
+@register_task("lm", "sequence")
 def language_model(root: str | None = None, bptt: int = 35, vocab_size: int = 10000,
                    max_tokens: int = 500_000, **_) -> TextData:
     """Word-level LM: ROOT/{train,valid,test}.txt in the PTB layout, or the
@@ -213,7 +213,7 @@ def read_conll(path: Path) -> tuple[list[list[str]], list[list[str]]]:
     return sents, tags
 
 
-@register_task("conll2003")
+@register_task("conll2003", "sequence")
 def conll2003(root: str | None = None, vectors: str | None = None, max_len: int = 64, seed: int = 0,
               **_) -> TextData:
     """NER from ROOT/{train,valid,test}.txt in the CoNLL-2003 format (token ...

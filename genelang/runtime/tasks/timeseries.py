@@ -100,7 +100,7 @@ def _ucr_arrays(dataset: str, root: str | None, split: str):
     return (*_padded(x), y)
 
 
-@register_task("ucr")
+@register_task("ucr", "sequence")
 def ucr(root: str | None = None, dataset: str | None = None, val: float = 0.2, seed: int = 0,
         **_) -> SeriesData:
     dataset = dataset or "ItalyPowerDemand"
@@ -151,7 +151,7 @@ def _series(dataset: str, root: str | None) -> np.ndarray:
     return frame[column].interpolate().dropna().to_numpy()
 
 
-@register_task("forecast")
+@register_task("forecast", "sequence")
 def forecast(root: str | None = None, dataset: str | None = None, window: int = 24, **_) -> SeriesData:
     dataset = dataset or "sunspots"
     values = np.asarray(_series(dataset, root), dtype=np.float64)
