@@ -1,7 +1,7 @@
 """Errors a user can cause. Each carries a location so the CLI can point at it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from genelang.cli import cli
 from genelang.errors import SpecError
 from genelang.evolve.search import run_search
 from genelang.evolve.spec import load_spec, parse_spec
-from genelang.evolve.strategies import best_first
 from tests.evolve_helpers import fake_fitness
 
 ROOT = Path(__file__).parents[1]

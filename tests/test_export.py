@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from genelang.cli import cli
 from genelang.compiler import load_file
 from genelang.runtime import export
-from genelang.runtime.build import BuildOptions, build_model
+from genelang.runtime.build import build_model
+from genelang.runtime.config import ModelConfig
 from genelang.runtime.summary import summarize
 
 torch.set_num_threads(1)
@@ -22,7 +23,7 @@ NO_GENELANG = "import sys; sys.modules['genelang'] = None\n"   # any import of g
 def small(genome):
     shape = (3, 16, 16) if genome.space == "conv" else (5, 4)
     torch.manual_seed(0)
-    return build_model(genome, BuildOptions(C=4, layers=5, input_shape=shape, hidden=6))
+    return build_model(genome, ModelConfig(C=4, layers=5, hidden=6), input_shape=shape)
 
 
 def run_isolated(code: str, cwd: Path) -> str:
@@ -56,7 +57,7 @@ def test_every_example_exports_and_matches_eager(path, tmp_path):
 
 def test_summary_counts_match_the_model():
     genome = load_file(EX / "darts_v2.gene").genomes[0]
-    model, x = build_model(genome, BuildOptions("darts", C=8, layers=5))
+    model, x = build_model(genome, ModelConfig("darts", C=8, layers=5))
     rows = summarize(model, x)
     assert rows[-1].name == "total"
     assert rows[-1].params == sum(p.numel() for p in model.parameters())

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 from scipy import stats
 
 from genelang.cli import cli
-from genelang.compiler import load_file
 from genelang.study.compare import compare, entries_from
 from genelang.study.stats import cohens_d, holm, pairwise, summarize
 from tests.evolve_helpers import fake_fitness

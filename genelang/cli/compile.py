@@ -57,7 +57,8 @@ def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classe
     from genelang.compiler import load_file
     from genelang.compiler.dot import render, to_dot
     from genelang.runtime import export
-    from genelang.runtime.build import BuildOptions, build_model
+    from genelang.runtime.build import build_model
+    from genelang.runtime.config import ModelConfig
     from genelang.runtime.summary import summarize
 
     with handle_errors():
@@ -75,7 +76,8 @@ def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classe
         shape = _shape(input_shape) if input_shape else default
         torch.manual_seed(seed)
         try:
-            model, example = build_model(genome, BuildOptions(skeleton, C, N, layers, classes, shape, hidden))
+            model, example = build_model(genome, ModelConfig(skeleton, C=C, N=N, layers=layers, hidden=hidden),
+                                          num_classes=classes, input_shape=shape)
             if target == "summary":
                 rows = summarize(model, example)
         except (RuntimeError, ValueError) as err:

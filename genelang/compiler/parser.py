@@ -12,7 +12,7 @@ from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, 
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
-from genelang.compiler.registry import ADF, MAIN, arity_fn, get_space, spaces
+from genelang.compiler.registry import ADF, MAIN, get_space, spaces
 from genelang.errors import Diagnostic, GenelangError, Location, ParseError
 
 KEYWORDS = {"genome", "on", "adf", "cell", "state"}

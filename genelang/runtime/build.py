@@ -2,38 +2,26 @@
 example input — what the exporters and `genelang compile` need."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from genelang.compiler.ast import Genome
+from genelang.runtime.config import ModelConfig
 
 
-@dataclass(frozen=True)
-class BuildOptions:
-    skeleton: str = "nasgep"
-    C: int = 16
-    N: int = 1
-    layers: int = 8
-    num_classes: int = 10
-    input_shape: tuple[int, ...] = (3, 32, 32)   # conv: C,H,W ; rnn: T,F (dense sequence)
-    hidden: int = 64
-    auxiliary: bool = False
-
-
-def build_model(genome: Genome, opts: BuildOptions = BuildOptions()) -> tuple[nn.Module, torch.Tensor]:
-    """(module in eval mode, an example input batch of 2)."""
+def build_model(genome: Genome, model: ModelConfig = ModelConfig(), *, num_classes: int = 10,
+                input_shape: tuple[int, ...] = (3, 32, 32)) -> tuple[nn.Module, torch.Tensor]:
+    """(module in eval mode, an example input batch of 2). `input_shape` is
+    C,H,W for conv genomes and T,F (steps, features) for rnn genomes."""
     if genome.space == "conv":
         from genelang.runtime.networks import build_network
-        if len(opts.input_shape) != 3:
+        if len(input_shape) != 3:
             raise ValueError("conv input shape is C,H,W")
-        model = build_network(genome, opts.skeleton, C=opts.C, N=opts.N, layers=opts.layers,
-                              num_classes=opts.num_classes, in_channels=opts.input_shape[0],
-                              auxiliary=opts.auxiliary)
+        net = build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
+                            num_classes=num_classes, in_channels=input_shape[0], auxiliary=model.auxiliary)
     else:
         from genelang.compiler.lower_rnn import RecurrentLayer, lower_rnn_cell
-        if len(opts.input_shape) != 2:
+        if len(input_shape) != 2:
             raise ValueError("rnn input shape is T,F (steps, features)")
-        model = RecurrentLayer(lower_rnn_cell(genome, opts.input_shape[1], opts.hidden))
-    return model.eval(), torch.randn(2, *opts.input_shape)
+        net = RecurrentLayer(lower_rnn_cell(genome, input_shape[1], model.hidden))
+    return net.eval(), torch.randn(2, *input_shape)

@@ -24,40 +24,10 @@ from torch import nn
 from genelang.compiler.ast import Genome
 from genelang.compiler.printer import format_genome
 from genelang.runtime.augment import Augment
+from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.data import TensorBatches, loader, split
 from genelang.runtime.networks import build_network
 from genelang.runtime.tasks import get_task
-
-
-@dataclass(frozen=True)
-class TaskConfig:
-    name: str = "fashion-mnist"
-    root: str | None = None
-    subset: int | None = None        # training samples kept (None: all)
-    val: float | int = 0.1           # validation fraction (float) or count (int) of the training set
-    batch_size: int = 64
-    split_seed: int = 0              # the same split for every genome and seed of a study
-    vectors: str | None = None       # text tasks: word2vec/GloVe/fastText file (default: trained or bundled)
-    dataset: str | None = None       # time-series tasks: which bundled set or series
-    augment: bool | None = None      # image tasks: pad-crop + flip (None: the task's default, on for CIFAR/folders)
-    cutout: int = 0                  # image tasks: cutout square side (0: off)
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    skeleton: str = "nasgep"
-    C: int = 16
-    N: int = 1
-    layers: int = 8
-    auxiliary: bool = False
-    drop_path: float = 0.0
-    hidden: int = 64                 # rnn genomes: state width
-    rnn_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    freeze_embeddings: bool = True
-    channels_last: bool = False      # opt-in: faster on CPU, see lightning.channels_last_safe
-    compile: str | None = None       # torch.compile backend ("inductor": ~1 min to compile; "eager": checks only)
 
 
 @dataclass
