@@ -11,7 +11,7 @@ from genelang.compiler import load_file
 from genelang.errors import DataError, GenelangError
 from genelang.runtime.tasks import get_task
 from genelang.runtime.tasks.text import entities, entity_f1
-from genelang.runtime.train import ModelConfig, TaskConfig, train_genome
+from genelang.runtime.train import ModelConfig, TaskConfig, evaluate, train_genome
 
 torch.set_num_threads(1)
 EX = Path(__file__).parents[1] / "examples" / "genotypes"
@@ -29,6 +29,9 @@ def test_digits_training_lowers_loss_and_reports_accuracy():
     assert losses_fall(r)
     assert 0.0 <= r.metrics["val_acc"] <= 1.0 and 0.0 <= r.metrics["test_acc"] <= 1.0
     assert r.metrics["val_acc"] > 0.3 and r.metrics["score"] == r.metrics["val_acc"]
+    # the logged (torchmetrics) accuracy is the plain fraction right over the whole split
+    again = evaluate(r.model, TaskConfig("digits", batch_size=64))
+    assert again["val_acc"] == pytest.approx(r.metrics["val_acc"], abs=1e-6)
 
 
 def write_cifar(root: Path, n: int = 40):

@@ -7,6 +7,8 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchmetrics import MeanAbsoluteError, MeanSquaredError
+from torchmetrics.classification import MulticlassAccuracy
 
 
 def channels_last_safe(net: nn.Module) -> bool:
@@ -19,14 +21,34 @@ def channels_last_safe(net: nn.Module) -> bool:
     return bool(widths) and min(widths) >= 4
 
 
+def _num_outputs(net: nn.Module) -> int:
+    """Width of the network's output layer: its `classifier` or `out` Linear,
+    else its last Linear."""
+    for name in ("classifier", "out"):
+        layer = getattr(net, name, None)
+        if isinstance(layer, nn.Linear):
+            return layer.out_features
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError("cannot tell the number of classes; pass num_classes")
+    return linears[-1].out_features
+
+
+def _accuracy(num_classes: int) -> nn.ModuleDict:
+    # micro average: the fraction of samples right, what papers call accuracy
+    return nn.ModuleDict({p: MulticlassAccuracy(num_classes, average="micro") for p in ("val", "test")})
+
+
 class ImageClassifier(pl.LightningModule):
     """Cross-entropy (+ 0.4 × auxiliary head loss, as DARTS), SGD with Nesterov
     momentum and a cosine schedule; accuracy on validation and test."""
 
     def __init__(self, net: nn.Module, lr: float = 0.05, weight_decay: float = 3e-4,
-                 epochs: int = 1, aux_weight: float = 0.4, channels_last: bool = False):
+                 epochs: int = 1, aux_weight: float = 0.4, channels_last: bool = False,
+                 num_classes: int | None = None):
         super().__init__()
         self.net = net
+        self.accuracy = _accuracy(num_classes or _num_outputs(net))
         self.lr, self.weight_decay, self.epochs, self.aux_weight = lr, weight_decay, epochs, aux_weight
         self.channels_last = channels_last and channels_last_safe(net)
         if self.channels_last:
@@ -58,8 +80,8 @@ class ImageClassifier(pl.LightningModule):
         x, y = batch
         logits = self.net(self._prep(x))
         self.log(f"{prefix}_loss", F.cross_entropy(logits, y), on_epoch=True, batch_size=len(y))
-        self.log(f"{prefix}_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True,
-                 prog_bar=True, batch_size=len(y))
+        self.accuracy[prefix](logits, y)
+        self.log(f"{prefix}_acc", self.accuracy[prefix], on_epoch=True, prog_bar=True, batch_size=len(y))
 
     def validation_step(self, batch, _):
         self._eval_step(batch, "val")
@@ -82,9 +104,14 @@ class SequenceTask(pl.LightningModule):
     cosine schedule."""
 
     def __init__(self, net: nn.Module, kind: str, lr: float = 3e-3, labels: list[str] | None = None,
-                 clip: float = 0.25):
+                 num_classes: int | None = None):
         super().__init__()
         self.net, self.kind, self.lr, self.labels = net, kind, lr, labels or []
+        if kind == "classify":
+            self.accuracy = _accuracy(num_classes or _num_outputs(net))
+        if kind == "forecast":
+            self.mse = nn.ModuleDict({p: MeanSquaredError() for p in ("val", "test")})
+            self.mae = nn.ModuleDict({p: MeanAbsoluteError() for p in ("val", "test")})
         self._gold: list[list[str]] = []
         self._pred: list[list[str]] = []
 
@@ -113,11 +140,13 @@ class SequenceTask(pl.LightningModule):
         n = len(x)
         self.log(f"{prefix}_loss", loss, on_epoch=True, batch_size=n)
         if self.kind == "classify":
-            self.log(f"{prefix}_acc", (logits.argmax(-1) == y).float().mean(), on_epoch=True, prog_bar=True,
-                     batch_size=n)
+            self.accuracy[prefix](logits, y)
+            self.log(f"{prefix}_acc", self.accuracy[prefix], on_epoch=True, prog_bar=True, batch_size=n)
         elif self.kind == "forecast":
-            self.log(f"{prefix}_mse", loss, on_epoch=True, prog_bar=True, batch_size=n)
-            self.log(f"{prefix}_mae", (logits - y).abs().mean(), on_epoch=True, batch_size=n)
+            self.mse[prefix](logits, y)
+            self.mae[prefix](logits, y)
+            self.log(f"{prefix}_mse", self.mse[prefix], on_epoch=True, prog_bar=True, batch_size=n)
+            self.log(f"{prefix}_mae", self.mae[prefix], on_epoch=True, batch_size=n)
         elif self.kind == "lm":
             self.log(f"{prefix}_ppl", torch.exp(loss), on_epoch=True, prog_bar=True, batch_size=n)
         else:
