@@ -58,8 +58,11 @@ def test_cifar_reads_the_real_batch_format(tmp_path):
         get_task("cifar10")(root=str(tmp_path / "nowhere"))
 
 
-def test_image_folder_decodes_once_and_caches(tmp_path):
+def test_image_folder_decodes_once_and_caches(tmp_path, monkeypatch):
     from PIL import Image
+
+    from genelang.runtime.tasks import images
+    monkeypatch.setattr(images, "CACHE", tmp_path / "cache")
     rng = np.random.default_rng(1)
     for part in ("train", "test"):
         for cls in ("cat", "dog"):
@@ -69,8 +72,13 @@ def test_image_folder_decodes_once_and_caches(tmp_path):
                 Image.fromarray(arr).save(tmp_path / part / cls / f"{i}.png")
     data = get_task("image-folder")(root=str(tmp_path), image_size=16)
     assert data.train_x.shape == (12, 3, 16, 16) and data.num_classes == 2
-    assert (tmp_path / ".genelang-cache-16.pt").exists()
-    assert get_task("image-folder")(root=str(tmp_path), image_size=16).train_x.shape == (12, 3, 16, 16)
+    cached = list((tmp_path / "cache" / "image-folder").glob("*.pt"))
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    again = get_task("image-folder")(root=str(tmp_path), image_size=16)
+    assert torch.equal(again.train_x, data.train_x) and cached[0].stat().st_mtime_ns == stamp
+    Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(tmp_path / "train" / "cat" / "new.png")
+    assert get_task("image-folder")(root=str(tmp_path), image_size=16).train_x.shape == (13, 3, 16, 16)
 
 
 def test_fashion_mnist_embedded_default_and_missing_root(tmp_path):

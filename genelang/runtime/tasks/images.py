@@ -147,10 +147,23 @@ def cifar100(root: str | None = None, **_) -> ImageData:
     return _cifar("cifar-100-python", ["train"], "fine_labels", "cifar100", 100, root)
 
 
+def _folder_cache(base: Path, image_size: int) -> Path:
+    import hashlib
+    h = hashlib.sha256(f"{base.resolve()}\0{image_size}".encode())
+    for part in ("train", "test"):
+        for path in sorted((base / part).rglob("*")):
+            if path.is_file():
+                st = path.stat()
+                h.update(f"\0{path.relative_to(base)}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+    return CACHE / "image-folder" / f"{h.hexdigest()[:24]}.pt"
+
+
 @register_task("image-folder", "image")
 def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageData:
     """ROOT/train/<class>/*.png|jpg and ROOT/test/<class>/..., decoded once and
-    cached as tensors in ROOT/.genelang-cache-<size>.pt."""
+    cached as tensors under $GENELANG_CACHE/image-folder/ (so ROOT may be
+    read-only), keyed by ROOT, the size and every file's name, size and
+    modification time: adding or changing an image decodes again."""
     if not root:
         raise DataError.at("data", "image-folder needs --root", "--root",
                            hint="ROOT/train/<class>/*.png and ROOT/test/<class>/*.png")
@@ -159,7 +172,7 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
         if not (base / part).is_dir():
             raise DataError.at("data", f"no {part}/ directory", str(base),
                                hint="expected ROOT/train/<class>/... and ROOT/test/<class>/...")
-    cache = base / f".genelang-cache-{image_size}.pt"
+    cache = _folder_cache(base, image_size)
     if cache.exists():
         blob = torch.load(cache)
     else:
@@ -173,7 +186,8 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
                 raise DataError.at("data", "train/ and test/ have different classes", str(base))
             blob[part] = (torch.stack([ds[i][0] for i in range(len(ds))]), torch.tensor(ds.targets))
             blob["classes"] = ds.classes
-        tmp = cache.with_suffix(".tmp")
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         torch.save(blob, tmp)
         os.replace(tmp, cache)
     train, test = _normalise(blob["train"][0], blob["test"][0])
