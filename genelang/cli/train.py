@@ -48,6 +48,8 @@ from genelang.cli._common import handle_errors, out
               help="Where Lightning trains.")
 @click.option("--vectors", type=click.Path(dir_okay=False),
               help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
+@click.option("--finetune-embeddings", is_flag=True,
+              help="Text tasks: train the word vectors too (default: frozen).")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
 @click.option("--rnn-layers", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--bidirectional", is_flag=True)
@@ -57,7 +59,8 @@ from genelang.cli._common import handle_errors, out
               help="Directory for the trained model, metrics.json and logs.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
 def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
-          layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator, vectors, hidden, rnn_layers, bidirectional, dropout, with_test,
+          layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator,
+          vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, as_json) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default)."""
     from genelang.compiler import load_file
@@ -70,6 +73,7 @@ def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr
         task_data(tcfg)   # missing data fails here, before any model is built
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
+                           freeze_embeddings=not finetune_embeddings,
                            channels_last=channels_last, compile=compile_backend)
         result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                               out_dir=out_dir, test=with_test, accelerator=accelerator)

@@ -31,7 +31,8 @@ def _configs(spec: dict):
     task = TaskConfig(t["name"], root=t.get("root"), subset=t.get("subset"), val=t.get("val", 0.1),
                       batch_size=t.get("batch_size", 64), vectors=t.get("vectors"), dataset=t.get("dataset"),
                       augment=t.get("augment"), cutout=t.get("cutout", 0))
-    model = ModelConfig(m["skeleton"], C=m["C"], N=m["N"], layers=m["layers"], hidden=m.get("hidden", 64))
+    model = ModelConfig(m["skeleton"], C=m["C"], N=m["N"], layers=m["layers"], hidden=m.get("hidden", 64),
+                        freeze_embeddings=m.get("freeze_embeddings", True))
     return task, model
 
 

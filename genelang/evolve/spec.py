@@ -50,6 +50,7 @@ class ModelSpec(_Strict):
     N: int = Field(1, ge=1)
     layers: int = Field(8, ge=3)
     hidden: int = Field(64, ge=1)            # rnn genomes: state width
+    freeze_embeddings: bool = True           # text tasks: keep pre-trained word vectors fixed
 
 
 class Operators(_Strict):
