@@ -17,3 +17,11 @@ def crash_on_seed_zero(job, spec) -> dict:
     if seed == 0:
         os._exit(1)
     return fake_fitness(text, seed)
+
+
+def stall_on_seed_zero(job, spec) -> dict:
+    """A pool runner that hangs for seed 0."""
+    text, seed = job
+    if seed == 0:
+        time.sleep(600)
+    return fake_fitness(text, seed)

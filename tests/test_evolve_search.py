@@ -239,17 +239,31 @@ def test_recurrent_search_on_text(tmp_path):
     assert load_file(result.run_dir / "best.gene").genomes[0].space == "rnn"
 
 
-def test_a_worker_crash_fails_candidates_and_the_pool_recovers():
+def test_a_worker_crash_fails_only_its_own_candidate():
     from genelang.evolve.backends import LocalPool
     from tests.evolve_helpers import crash_on_seed_zero
-    pool = LocalPool({}, workers=1, timeout=None, run=crash_on_seed_zero)
+    pool = LocalPool({}, workers=2, timeout=None, run=crash_on_seed_zero)
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
     try:
         seen = []
-        first = pool.map([(text, 0), (text, 1)], lambda i, r: seen.append(i))
-        assert first[0]["status"] == "failed" and "worker" in first[0]["reason"]
-        assert sorted(seen) == [0, 1]
-        second = pool.map([(text, 1), (text, 2)], lambda i, r: None)   # a fresh pool
+        first = pool.map([(text, s) for s in (1, 0, 2, 3)], lambda i, r: seen.append(i))
+        assert first[1]["status"] == "failed" and "worker died" in first[1]["reason"]
+        assert [first[i]["status"] for i in (0, 2, 3)] == ["ok"] * 3   # innocent neighbours ran again
+        assert sorted(seen) == [0, 1, 2, 3]
+        second = pool.map([(text, 1), (text, 2)], lambda i, r: None)
         assert [r["status"] for r in second] == ["ok", "ok"]
+    finally:
+        pool.close()
+
+
+def test_a_stalled_candidate_times_out_alone():
+    from genelang.evolve.backends import LocalPool
+    from tests.evolve_helpers import stall_on_seed_zero
+    pool = LocalPool({}, workers=2, timeout=1, run=stall_on_seed_zero, grace=8)
+    text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
+    try:
+        out = pool.map([(text, s) for s in (0, 1, 2, 3, 4)], lambda i, r: None)
+        assert out[0]["status"] == "failed" and "timed out" in out[0]["reason"]
+        assert [r["status"] for r in out[1:]] == ["ok"] * 4
     finally:
         pool.close()

@@ -7,6 +7,8 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import socket
+import time
+from collections import deque
 from typing import Callable
 
 from genelang.evolve.fitness import evaluate_candidate
@@ -43,55 +45,77 @@ class InProcess:
 
 class LocalPool:
     """A pool of worker processes (spawned: safe with torch's thread pools),
-    one torch thread each. A candidate that overruns its time limit is recorded
-    as failed and the pool is replaced."""
+    one torch thread each, never given more candidates than it has workers,
+    so every candidate in flight is running and its clock is its own.
 
-    def __init__(self, spec: dict, workers: int, timeout: float | None, run: Callable = _run):
-        self.spec, self.workers, self.timeout = dict(spec, _threads=1), workers, timeout
+    A candidate that overruns `timeout` (plus `grace` for a fresh worker's
+    imports) is recorded as failed and the pool replaced; the others in flight
+    start again on the new pool. When a worker dies (a native crash, out of
+    memory) the pool cannot say whose candidate killed it, so each candidate
+    that was in flight runs again alone: only one that kills a worker on its
+    own is recorded as failed."""
+
+    def __init__(self, spec: dict, workers: int, timeout: float | None, run: Callable = _run,
+                 grace: float = 30.0):
+        self.spec, self.workers, self.timeout, self.grace = dict(spec, _threads=1), workers, timeout, grace
         self.run = run   # a top-level function (job, spec) -> result; the workers import it
         self.pool = self._new_pool()
 
     def _new_pool(self):
         return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
 
-    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
+    def _submit(self, job: Job) -> cf.Future:
         try:
-            futures = {self.pool.submit(self.run, job, self.spec): i for i, job in enumerate(jobs)}
-        except cf.process.BrokenProcessPool:   # a worker died in an earlier batch
+            return self.pool.submit(self.run, job, self.spec)
+        except cf.process.BrokenProcessPool:   # a worker died after the last batch
             self._kill()
-            futures = {self.pool.submit(self.run, job, self.spec): i for i, job in enumerate(jobs)}
+            return self.pool.submit(self.run, job, self.spec)
+
+    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
         results: list[dict | None] = [None] * len(jobs)
-        pending = set(futures)
-        # generous: a worker may queue ceil(n/workers) candidates before this one
-        limit = None if self.timeout is None else self.timeout * 1.5 + 30
-        while pending:
-            done, pending = cf.wait(pending, timeout=limit, return_when=cf.FIRST_COMPLETED)
-            if not done:   # nothing finished within a candidate's time limit: give up on the rest
-                for f in pending:
-                    i = futures[f]
-                    results[i] = {"status": "failed", "fitness": None,
-                                  "reason": f"timed out after {self.timeout:g} s", "worker": "pool"}
-                    on_result(i, results[i])
-                self._kill()
-                break
-            broken = False
+        queue = deque(range(len(jobs)))
+        alone: set[int] = set()                        # suspects of a crash: run one at a time
+        flight: dict[cf.Future, tuple[int, float]] = {}
+        limit = None if self.timeout is None else self.timeout + self.grace
+
+        def finish(i: int, result: dict) -> None:
+            results[i] = result
+            on_result(i, result)
+
+        while queue or flight:
+            while queue and len(flight) < self.workers and not any(i in alone for i, _ in flight.values()):
+                if queue[0] in alone and flight:
+                    break
+                i = queue.popleft()
+                flight[self._submit(jobs[i])] = (i, time.monotonic())
+            done, _ = cf.wait(flight, timeout=None if limit is None else 1.0, return_when=cf.FIRST_COMPLETED)
+            crashed: list[int] = []
             for f in done:
-                i = futures[f]
+                i, _ = flight.pop(f)
                 try:
-                    results[i] = f.result()
-                except Exception as err:   # the worker process died (a native crash, out of memory)
-                    broken = True
-                    results[i] = {"status": "failed", "fitness": None,
-                                  "reason": f"worker died: {type(err).__name__}: {err}"[:500]}
-                on_result(i, results[i])
-            if broken:   # the pool is unusable now: the rest fail with it; the next batch gets a new pool
-                for f in pending:
-                    i = futures[f]
-                    results[i] = {"status": "failed", "fitness": None,
-                                  "reason": "worker pool broke while this candidate was queued"}
-                    on_result(i, results[i])
+                    finish(i, f.result())
+                except Exception as err:   # the worker process died
+                    if i in alone:
+                        finish(i, {"status": "failed", "fitness": None,
+                                   "reason": f"worker died: {type(err).__name__}: {err}"[:500]})
+                    else:
+                        crashed.append(i)
+            if crashed:   # the pool is unusable: everything in flight is a suspect
+                crashed += [i for i, _ in flight.values()]
+                flight.clear()
                 self._kill()
-                break
+                alone.update(crashed)
+                queue.extendleft(sorted(crashed, reverse=True))
+                continue
+            now = time.monotonic()
+            late = [f for f, (_, t0) in flight.items() if limit is not None and now - t0 > limit]
+            if late:
+                for f in late:
+                    finish(flight.pop(f)[0], {"status": "failed", "fitness": None,
+                                              "reason": f"timed out after {self.timeout:g} s", "worker": "pool"})
+                queue.extendleft(sorted((i for i, _ in flight.values()), reverse=True))
+                flight.clear()
+                self._kill()
         return results  # type: ignore[return-value]
 
     def _kill(self) -> None:
