@@ -66,9 +66,8 @@ def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfi
     data = _load(task.name, task.root, task.vectors, task.dataset)
     sequence = _is_sequence(data)
     if (genome.space == "rnn") != sequence:
-        raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}",
-                               "--task", hint="conv genomes train on image tasks, "
-                                                          "rnn genomes on text and time-series tasks")
+        raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}", "--task",
+                               hint="conv genomes train on image tasks, rnn genomes on text and time-series tasks")
     if not sequence:
         return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
                              num_classes=data.num_classes, in_channels=data.in_channels,
@@ -140,10 +139,10 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     """Train `genome` on `task`; validation metrics of the last epoch (and test
     metrics when `test`), plus `score`, the number a search maximises: val_acc
     (classification), val_f1 (tagging), −val_ppl (language modelling) or
-    −val_mse (forecasting). `net`
-    trains an already built network instead (weight inheritance). `lr` defaults
-    to 0.05 (SGD, images) or 0.003 (Adam, text). `accelerator` is Lightning's
-    ("cpu", "gpu", "auto"); the returned model is back on the CPU."""
+    −val_mse (forecasting). `net` trains an already built network instead
+    (weight inheritance). `lr` defaults to 0.05 (SGD, images) or 0.003 (Adam,
+    sequences). `accelerator` is Lightning's ("cpu", "gpu", "auto"); the
+    returned model is back on the CPU."""
     import pytorch_lightning as pl
 
     from genelang.runtime.lightning import ImageClassifier, SequenceTask
@@ -162,9 +161,10 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         # saved, so state dicts keep their plain keys.
         step_net = torch.compile(net, backend=model.compile)
     if sequence:
-        module = SequenceTask(step_net, data.kind, lr=lr or 3e-3, labels=data.labels)
+        module = SequenceTask(step_net, data.kind, lr=lr or 3e-3, labels=data.labels, num_classes=data.num_classes)
     else:
-        module = ImageClassifier(step_net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last)
+        module = ImageClassifier(step_net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last,
+                                 num_classes=data.num_classes)
     history: list[dict] = []
 
     class _History(pl.Callback):
