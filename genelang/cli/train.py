@@ -90,6 +90,7 @@ def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr
         table.add_row(k, f"{v:.4f}")
     table.add_row("parameters", f"{result.params:,}")
     table.add_row("seconds", f"{result.seconds:.1f}")
+    table.add_row("seconds per epoch", f"{result.seconds / max(1, result.epochs):.1f}")
     out.print(table)
     if out_dir:
         out.print(f"saved model, genome and metrics.json to {out_dir}")
