@@ -151,6 +151,8 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     model = ModelConfig(**model) if isinstance(model, dict) else model
     if quiet:
         quiet_lightning()
+    # batches come from memory by design; Lightning's advice to add workers does not apply
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
     pl.seed_everything(seed, workers=False, verbose=False)
     data, s = task_data(task)
     net = net if net is not None else make_model(genome, task, model)
