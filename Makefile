@@ -18,12 +18,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
-# The embedded default dataset (Fashion-MNIST) comes from Debian; skip quietly
-# where apt is unavailable (torchvision's downloader is the fallback there).
+# System packages from Debian: the embedded default dataset (Fashion-MNIST) and
+# Graphviz (`compile --to dot` renders .svg/.png with it). Skipped quietly
+# where apt is unavailable (torchvision's downloader is the dataset fallback).
+APT_PKGS := dataset-fashion-mnist graphviz
 data:
-	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then \
-	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
-	  || echo "warning: could not install dataset-fashion-mnist"; fi
+	@if { [ ! -d /usr/share/datasets/fashion-mnist ] || ! command -v dot >/dev/null; } \
+	  && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && apt-get install -y -qq $(APT_PKGS)) >/dev/null \
+	  || echo "warning: could not install $(APT_PKGS)"; fi
 
 # The main job: a quick GEP search on Fashion-MNIST (resumes if interrupted).
 demo: setup

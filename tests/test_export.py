@@ -79,3 +79,13 @@ def test_compile_cli_targets(tmp_path):
     assert res.exit_code == 2
     res = runner.invoke(cli, ["compile", str(demo), "--to", "summary", "--input-shape", "1,2,2"])
     assert res.exit_code == 2 and "cannot build" in res.output
+
+
+def test_svg_without_graphviz_is_a_clear_error(tmp_path, monkeypatch):
+    import shutil
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    res = CliRunner().invoke(cli, ["compile", str(EX / "nasgep_demo.gene"), "--to", "dot",
+                                   "-o", str(tmp_path / "a.svg"), "--channels", "4"])
+    assert res.exit_code == 2
+    assert "apt-get install graphviz" in res.output
+    assert not (tmp_path / "a.svg").exists()
