@@ -57,6 +57,8 @@ class _Emitter:
         self.root = nn.Module()
         self.graph = fx.Graph()
         self.env: dict[str, fx.Node] = {}
+        self.blocks: dict[str, str] = {}      # op module name -> what it computes
+        self._expanded: dict[str, str] = {}
 
     def module(self, name: str, mod: nn.Module, *args: fx.Node) -> fx.Node:
         self.root.add_module(name, mod)
@@ -78,11 +80,26 @@ class _Emitter:
         # an operation strides where it reads a cell input (user ops may take several operands)
         stride = 2 if self.spec.reduction and any(self._is_input(c) for c in node.children) else 1
         op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
-        out = self.module(f"{where}_{node.index}_{sym}", op, *(self.emit(where, c) for c in node.children))
+        name = f"{where}_{node.index}_{sym}"
+        out = self.module(name, op, *(self.emit(where, c) for c in node.children))
+        self.blocks[name] = self.expand(node)
         if self.spec.drop_path and not isinstance(op, nn.Identity):
             out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
         return out
 
+
+    def expand(self, node: karva.Node) -> str:
+        """The computation a node stands for, ADFs written out: the same text
+        in two genomes means the same block on the same inputs (the key of
+        weight inheritance), whatever the ADFs are called."""
+        sym = node.symbol
+        if sym in self.trees:
+            if sym not in self._expanded:
+                self._expanded[sym] = self.expand(self.trees[sym])
+            return self._expanded[sym]
+        if not node.children:
+            return sym
+        return f"{sym}({', '.join(self.expand(c) for c in node.children)})"
 
     def _is_input(self, node: karva.Node) -> bool:
         """An input, or an ADF that is only an input (`adf a = h1 | ...`)."""
@@ -129,6 +146,7 @@ def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModul
         multiplier = 1
     e.graph.output(out)
     gm = fx.GraphModule(e.root, e.graph, class_name=f"{cell.capitalize()}Cell")
+    gm.meta["blocks"] = e.blocks
     return gm, multiplier
 
 

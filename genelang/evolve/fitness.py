@@ -2,7 +2,8 @@
 data (genome text, spec dict, seed) so process pools and Ray can ship it.
 
 - train: low-fidelity training (epochs, subset; NASGEP's one-more-epoch above
-  a threshold) through the runtime's training API.
+  a threshold) through the runtime's training API; with `inherit_weights`,
+  blocks start from the search's weight bank (`runtime/inherit.py`).
 - random-weights: no backpropagation. Weights drawn from Uniform(−v, v) for
   each scale v (gene-nas); a closed-form ridge readout is fitted on the
   network's pooled random features and scored on validation data.
@@ -18,6 +19,7 @@ import io
 import math
 import time
 import traceback
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -77,7 +79,7 @@ def _evaluate(genome_text: str, spec: dict, seed: int) -> dict:
     if est == "params":
         score = -float(params)
     elif est == "train":
-        score = _train(genome, net, task, model_cfg, fit, seed, metrics)
+        score = _train(genome, net, task, model_cfg, fit, seed, metrics, spec.get("_inherit"))
     elif est == "random-weights":
         score = _random_weights(net, task, fit["scales"], seed, metrics)
     elif est == "naswot":
@@ -95,8 +97,11 @@ def _batch(task, seed):
     return sample_batch(task, seed)
 
 
-def _train(genome, net, task, model_cfg, fit, seed, metrics) -> float:
+def _train(genome, net, task, model_cfg, fit, seed, metrics, inherit: dict | None = None) -> float:
+    from genelang.runtime import inherit as inh
     from genelang.runtime.train import train_genome
+    if inherit:
+        metrics["inherited_blocks"] = inh.inherit(net, inh.load_bank(inherit.get("bank")))
     epochs = fit["epochs"]
     lr = fit["lr"] if genome.space == "conv" else None
     r = train_genome(genome, task, model_cfg, epochs=epochs, lr=lr, seed=seed, net=net)
@@ -108,6 +113,10 @@ def _train(genome, net, task, model_cfg, fit, seed, metrics) -> float:
         acc = r.metrics.get("score", acc)
         total += 1
     metrics.update({k: v for k, v in r.metrics.items() if not k.endswith("_step")}, epochs=total)
+    if inherit and math.isfinite(acc):
+        # the search merges this into the bank once the generation is done
+        from genelang.compiler.dag import phenotype_hash
+        inh.save_bank(inh.bank_of(net, acc), Path(inherit["out"]) / f"{phenotype_hash(genome)}.pt")
     return acc
 
 

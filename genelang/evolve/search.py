@@ -25,6 +25,7 @@ from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
 from genelang.evolve.strategies import Member, best_first, make_strategy
 from genelang.evolve.template import Template
+from genelang.evolve.weights import WeightBanks
 
 
 class Progress(Protocol):
@@ -84,6 +85,7 @@ class Search:
         self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate, spec)
         self.n_eval = len(self.store.evaluations())
         self.n_fail = sum(1 for r in self.cache.values() if r["status"] != "ok")
+        self.weights = WeightBanks(run_dir / "weights")
 
     def _check_same_run(self) -> None:
         """A run directory belongs to one search: rerunning the same spec resumes it;
@@ -122,8 +124,12 @@ class Search:
             self.progress.evaluated(result, False)
 
         jobs = [(texts[i], candidate_seed(self.spec.run.seed, phen[i])) for i in todo]
+        if self.spec.fitness.inherit_weights:
+            self.backend.spec = dict(self.backend.spec, _inherit=self.weights.context(generation))
         if jobs:
             self.backend.map(jobs, store)
+        if self.spec.fitness.inherit_weights:
+            self.weights.update(generation, phen)
         return [replace(m, objectives=tuple(self.cache[p]["objectives"])) for m, p in zip(members, phen)]
 
     def _restore(self, generation: int) -> list[Member]:
@@ -178,7 +184,7 @@ class _Injected:
     """A fitness function given in Python (tests, notebooks), run in this process."""
 
     def __init__(self, fn: Callable, spec: Spec):
-        self.fn, self.spec = fn, spec
+        self.fn, self.spec = fn, {}
 
     def map(self, jobs, on_result):
         out = []

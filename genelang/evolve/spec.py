@@ -93,6 +93,7 @@ class FitnessSpec(_Strict):
     objectives: list[str] = ["fitness"]   # add "-params" or "-macs" for a Pareto search
     max_params: int | None = Field(None, ge=1)
     timeout: float | None = Field(None, gt=0)     # seconds per candidate
+    inherit_weights: bool = False        # NASGEP: start blocks from the fittest trained copies
 
     @field_validator("objectives")
     @classmethod
@@ -156,6 +157,13 @@ def _space_errors(spec: Spec, path: str) -> list[Diagnostic]:
     return diags
 
 
+def _fitness_errors(spec: Spec, path: str) -> list[Diagnostic]:
+    if spec.fitness.inherit_weights and (spec.fitness.estimator != "train" or spec.space.space != "conv"):
+        return [Diagnostic("spec", "fitness.inherit_weights: needs estimator 'train' and the conv space",
+                           Location(path), "weights are inherited between trained conv cells only")]
+    return []
+
+
 def _bounds_message(loc) -> str | None:
     """'must be between 0 and 1' from the field's own bounds."""
     model, info = Spec, None
@@ -192,7 +200,7 @@ def parse_spec(data: dict, path: str = "<spec>") -> Spec:
                 msg = _bounds_message(e["loc"]) or msg
             diags.append(Diagnostic("spec", f"{where}: {msg}", Location(path)))
         raise SpecError(diags) from None
-    diags = _space_errors(spec, path)
+    diags = _space_errors(spec, path) + _fitness_errors(spec, path)
     if diags:
         raise SpecError(diags)
     return spec
