@@ -137,3 +137,74 @@ def spec_check(path: Path) -> None:
         s = load_spec(path)
     out.print(f"[green]ok[/green]: {s.strategy.name} search of {s.strategy.generations} generation(s) × "
               f"{s.strategy.population} on {s.task.name}, run directory {s.run_dir()}")
+
+
+def _status_view(st):
+    from rich.console import Group
+    from rich.table import Table
+
+    state = (f"[green]running[/green] (pid {st.running_pid})" if st.running_pid
+             else "[dim]not running[/dim]")
+    gens = f"{st.generations_done}/{st.generations}" if st.generations else str(st.generations_done)
+    lines = [f"[bold]{st.name}[/bold]  {st.run_dir}  {state}",
+             f"generations complete {gens}   evaluations {st.evaluations} "
+             f"(ok {st.ok}, failed {st.failed}, infeasible {st.infeasible})"]
+    if st.seconds_per_evaluation is not None:
+        lines.append(f"{st.seconds_per_evaluation:.1f} s per evaluation; last one "
+                     f"{st.last_evaluation_ago:.0f} s ago")
+    table = Table(title="best so far", title_justify="left")
+    for col in ("#", "fitness", "params", "generation", "phenotype"):
+        table.add_column(col, justify="right" if col != "phenotype" else "left")
+    for i, r in enumerate(st.top):
+        table.add_row(str(i + 1), f"{r['fitness']:.4g}", str(r["params"] or ""), str(r["generation"]),
+                      r["phenotype"])
+    parts = ["\n".join(lines), table]
+    if st.failure_reasons:
+        fails = Table(title="failures", title_justify="left")
+        fails.add_column("count", justify="right")
+        fails.add_column("reason")
+        for reason, n in st.failure_reasons:
+            fails.add_row(str(n), reason)
+        parts.append(fails)
+    return Group(*parts)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1), help="How many of the best to list.")
+@click.option("--watch", "watch", type=float, default=None, is_flag=False, flag_value=5.0,
+              help="Refresh every SECONDS (default 5) until the search ends or Ctrl-C.")
+@click.option("--genome", "show_genome", is_flag=True, help="Print the best genome's text too.")
+@click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
+def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_json: bool) -> None:
+    """Show a search's progress from its run directory, also while it runs.
+
+    Reads RUN_DIR/results.sqlite without writing to it: generations complete,
+    evaluations (ok / failed / infeasible), the best genomes so far, the
+    commonest failure reasons, and whether a search process holds the run.
+    """
+    import dataclasses
+
+    from genelang.evolve.status import run_status
+
+    with handle_errors(as_json):
+        st = run_status(run_dir, top)
+        if as_json:
+            print(json.dumps(dataclasses.asdict(st)))
+            return
+        if watch:
+            from rich.live import Live
+            try:
+                with Live(_status_view(st), console=out, refresh_per_second=1) as live:
+                    while st.running_pid or st.generations_done < (st.generations or 0):
+                        time.sleep(watch)
+                        st = run_status(run_dir, top)
+                        live.update(_status_view(st))
+                        if not st.running_pid and st.generations_done >= (st.generations or 0):
+                            break
+            except KeyboardInterrupt:
+                return
+        else:
+            out.print(_status_view(st))
+        if show_genome and st.best:
+            out.print(st.best["genome"], markup=False)

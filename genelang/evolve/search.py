@@ -22,6 +22,7 @@ from genelang.compiler.printer import format_genome
 from genelang.errors import SpecError
 from genelang.evolve.backends import make_backend
 from genelang.evolve.spec import Spec
+from genelang.evolve.runlock import RunLock
 from genelang.evolve.store import Store
 from genelang.evolve.strategies import Member, best_first, make_strategy
 from genelang.evolve.template import Template
@@ -76,13 +77,18 @@ class Search:
     def __init__(self, spec: Spec, run_dir: Path, progress: Progress | None = None,
                  evaluate: Callable | None = None):
         self.spec, self.run_dir = spec, run_dir
-        self.progress = progress or _Silent()
-        self.template = Template.from_spec(spec.space, name=spec.run.name.replace("-", "_"))
-        self.strategy = make_strategy(spec, self.template)
-        self.store = Store(run_dir / "results.sqlite")
-        self._check_same_run()
-        self.cache = self.store.cached()
-        self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate, spec)
+        self.lock = RunLock(run_dir)
+        try:
+            self.progress = progress or _Silent()
+            self.template = Template.from_spec(spec.space, name=spec.run.name.replace("-", "_"))
+            self.strategy = make_strategy(spec, self.template)
+            self.store = Store(run_dir / "results.sqlite")
+            self._check_same_run()
+            self.cache = self.store.cached()
+            self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate, spec)
+        except BaseException:
+            self.lock.release()
+            raise
         self.n_eval = len(self.store.evaluations())
         self.n_fail = sum(1 for r in self.cache.values() if r["status"] != "ok")
         self.weights = WeightBanks(run_dir / "weights")
@@ -161,10 +167,11 @@ class Search:
                 children = self.evaluate(children, g)
                 pop = self.strategy.merge(pop, children, rng)
                 self._save(g, pop)
+            from genelang.evolve.outputs import write_outputs
+            outputs = write_outputs(self)
         finally:
             self.backend.close()
-        from genelang.evolve.outputs import write_outputs
-        outputs = write_outputs(self)
+            self.lock.release()
         best = best_first(pop)[0]
         fit = self.cache[phenotype_hash(self.template.genome(best.lists()))].get("fitness")
         return SearchResult(self.run_dir, pop, self.text(best), fit, self.n_eval, self.n_fail,
