@@ -25,3 +25,12 @@ def stall_on_seed_zero(job, spec) -> dict:
     if seed == 0:
         time.sleep(600)
     return fake_fitness(text, seed)
+
+
+def report_pid_then_sleep(job, spec) -> dict:
+    """A pool runner that leaves its worker's pid in spec['_pids'] and idles."""
+    import os
+    from pathlib import Path
+    Path(spec["_pids"], str(os.getpid())).touch()
+    time.sleep(job[1])
+    return {"status": "ok", "fitness": 0.0}

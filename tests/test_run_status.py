@@ -84,3 +84,43 @@ def test_status_lists_failures_and_the_best_genome(tmp_path):
     assert res.exit_code == 0 and "generations complete 4/4" in res.output   # a finished run: no waiting
     res = CliRunner().invoke(cli, ["status", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "not a run directory" in res.output
+
+
+POOL = """
+import sys
+sys.path.insert(0, {root!r})
+from genelang.evolve.backends import LocalPool
+from tests.evolve_helpers import report_pid_then_sleep
+if __name__ == "__main__":   # spawned workers import this file
+    pool = LocalPool({{"_pids": sys.argv[1]}}, 2, None, run=report_pid_then_sleep)
+    pool.map([("a", 0), ("b", 0), ("c", 60), ("d", 60)], lambda i, r: None)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); it is gone for our purpose
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_killing_a_search_takes_its_pool_workers_with_it(tmp_path):
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = tmp_path / "pool.py"
+    script.write_text(POOL.format(root=str(ROOT)))
+    proc = subprocess.Popen([sys.executable, str(script), str(pids)])
+    end = time.time() + 60
+    while len(list(pids.iterdir())) < 2 and time.time() < end:
+        time.sleep(0.05)
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert len(workers) == 2 and all(_alive(w) for w in workers)
+    proc.kill()
+    proc.wait()
+    end = time.time() + 10
+    while any(_alive(w) for w in workers) and time.time() < end:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)

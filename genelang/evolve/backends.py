@@ -27,6 +27,21 @@ def _run(job: Job, spec: dict) -> dict:
     return out
 
 
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """Worker initializer: exit when the search process is gone. A killed
+    search (SIGKILL, SIGTERM, a closed terminal) cannot shut its pool down,
+    and the workers' queues never report EOF (each holds both ends), so
+    without this they would idle forever holding their memory."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class InProcess:
     def __init__(self, spec: dict):
         self.spec = dict(spec, _threads=0)
@@ -62,7 +77,8 @@ class LocalPool:
         self.pool = self._new_pool()
 
     def _new_pool(self):
-        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                      initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def _submit(self, job: Job) -> cf.Future:
         try:
