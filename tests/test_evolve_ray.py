@@ -19,3 +19,18 @@ def test_tiny_search_on_local_ray(tmp_path):
     rows = list(sqlite3.connect(result.run_dir / "results.sqlite").execute("SELECT status, worker FROM evaluations"))
     assert rows and all(s == "ok" for s, _ in rows)
     assert result.best_fitness is not None
+
+
+def test_a_stalled_ray_task_times_out_alone():
+    from genelang.evolve.backends import RayBackend
+    from tests.evolve_helpers import stall_on_seed_zero
+    try:
+        backend = RayBackend({}, None, timeout=2, workers=2, run=stall_on_seed_zero, grace=1)
+        seen = []
+        results = backend.map([("genome x {}\n a", 0), ("genome y {}\n b", 1), ("genome z {}\n c", 2)],
+                              lambda i, r: seen.append(i))
+    finally:
+        ray.shutdown()
+    assert results[0]["status"] == "failed" and "timed out" in results[0]["reason"]
+    assert [r["status"] for r in results[1:]] == ["ok", "ok"], results
+    assert sorted(seen) == [0, 1, 2]

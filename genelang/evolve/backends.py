@@ -145,7 +145,13 @@ class LocalPool:
 
 
 class RayBackend:
-    def __init__(self, spec: dict, address: str | None, timeout: float | None, workers: int):
+    """Candidates as Ray tasks, at most `slots` in flight (the workers asked
+    for, or the cluster's CPUs), so each task's clock starts when it can run:
+    one that overruns `timeout` plus `grace` is cancelled and recorded as
+    failed while the others go on."""
+
+    def __init__(self, spec: dict, address: str | None, timeout: float | None, workers: int,
+                 run: Callable = _run, grace: float = 30.0):
         try:
             import ray
         except ImportError:
@@ -156,30 +162,38 @@ class RayBackend:
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers or 1)}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-        self.remote = ray.remote(num_cpus=1)(_run)
-        self.spec, self.timeout = dict(spec, _threads=1), timeout
+        self.remote = ray.remote(num_cpus=1)(run)
+        self.spec, self.timeout, self.grace = dict(spec, _threads=1), timeout, grace
+        self.slots = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
-        refs = [self.remote.remote(job, self.spec) for job in jobs]
-        index = {r: i for i, r in enumerate(refs)}
         results: list[dict | None] = [None] * len(jobs)
-        pending = list(refs)
-        while pending:
-            done, pending = self.ray.wait(pending, num_returns=1,
-                                          timeout=None if self.timeout is None else self.timeout * 1.5 + 30)
-            if not done:
-                for r in pending:
-                    self.ray.cancel(r, force=True)
-                    results[index[r]] = {"status": "failed", "fitness": None,
-                                         "reason": f"timed out after {self.timeout:g} s"}
-                    on_result(index[r], results[index[r]])
-                break
-            for r in done:
+        queue = deque(range(len(jobs)))
+        flight: dict = {}                     # object ref -> (job index, submitted at)
+        limit = None if self.timeout is None else self.timeout + self.grace
+
+        def finish(i: int, result: dict) -> None:
+            results[i] = result
+            on_result(i, result)
+
+        while queue or flight:
+            while queue and len(flight) < self.slots:
+                i = queue.popleft()
+                flight[self.remote.remote(jobs[i], self.spec)] = (i, time.monotonic())
+            done, _ = self.ray.wait(list(flight), num_returns=1, timeout=None if limit is None else 1.0)
+            for ref in done:
+                i, _ = flight.pop(ref)
                 try:
-                    results[index[r]] = self.ray.get(r)
-                except Exception as err:
-                    results[index[r]] = {"status": "failed", "fitness": None, "reason": f"ray: {err}"[:500]}
-                on_result(index[r], results[index[r]])
+                    finish(i, self.ray.get(ref))
+                except Exception as err:   # the task or its worker died
+                    finish(i, {"status": "failed", "fitness": None, "reason": f"ray: {err}"[:500]})
+            now = time.monotonic()
+            for ref, (i, t0) in list(flight.items()):
+                if limit is not None and now - t0 > limit:
+                    self.ray.cancel(ref, force=True)
+                    del flight[ref]
+                    finish(i, {"status": "failed", "fitness": None,
+                               "reason": f"timed out after {self.timeout:g} s", "worker": "ray"})
         return results  # type: ignore[return-value]
 
     def close(self) -> None:
