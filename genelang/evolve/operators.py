@@ -1,159 +1,208 @@
-"""GEP operators (Ferreira) on symbol lists. Each respects the template's
-per-position domains (head: functions and terminals; tail: terminals), so
-offspring are well-formed; `apply_operators` keeps a parent wherever an
-offspring would still be invalid (a reduction cell that cannot reduce)."""
+"""GEP operators (Ferreira) over a population at once: rows of symbol ids
+(`codec.Codec`), one numpy call per operator, each row drawing its own
+positions. Every operator keeps each column inside its domain (head:
+functions and terminals; tail: terminals), so offspring are well-formed; the
+strategy reverts a child to its parent where it would still fail the checker
+(a reduction cell that cannot reduce).
+
+Unary operators take `(X, codec, rng, where)` and change the rows `where`
+selects; the recombinations take two aligned populations `A`, `B` (row i of
+each are a pair of parents). Inputs are never modified.
+"""
 from __future__ import annotations
 
-import bisect
-import math
-import random
+import numpy as np
 
-from genelang.evolve.template import Symbols, Template
+from genelang.evolve.codec import Codec
 
-
-def _copy(syms: Symbols) -> Symbols:
-    return [list(g) for g in syms]
+Rng = np.random.Generator
 
 
-def mutate(syms: Symbols, t: Template, rate: float, rng: random.Random) -> Symbols:
-    """Point mutation: each symbol redrawn from its domain with probability `rate`.
-    Positions are found by geometric skips, so the cost follows the number of
-    mutations, not the genome's length."""
-    out = _copy(syms)
+def _rows(where: np.ndarray | None, n: int) -> np.ndarray:
+    return np.arange(n) if where is None else np.flatnonzero(where)
+
+
+def mutate(X: np.ndarray, c: Codec, rate: float, rng: Rng) -> np.ndarray:
+    """Point mutation: each symbol redrawn from its column's domain with probability `rate`."""
     if rate <= 0:
-        return out
-    bounds = [0]
-    for g in out:
-        bounds.append(bounds[-1] + len(g))
-    total = bounds[-1]
-    log_keep = math.log1p(-rate) if rate < 1 else None
-    pos = -1
-    while True:
-        pos += 1 if log_keep is None else 1 + int(math.log(1.0 - rng.random()) / log_keep)
-        if pos >= total:
-            return out
-        gi = bisect.bisect_right(bounds, pos) - 1
-        i = pos - bounds[gi]
-        out[gi][i] = rng.choice(t.slots[gi].domain(i))
+        return X.copy()
+    u = rng.random(X.shape)
+    hit = u < rate
+    # given a hit, u / rate is uniform on [0, 1): it also picks the new symbol
+    k = np.minimum((u / rate * c.domain_size).astype(np.int64), c.domain_size - 1)
+    return np.where(hit, c.domain[np.arange(X.shape[1]), k], X)
 
 
-def mutate_one(syms: Symbols, t: Template, rng: random.Random) -> Symbols:
-    """Exactly one symbol changed (regularized evolution's mutation)."""
-    out = _copy(syms)
-    gi = rng.randrange(len(out))
-    slot = t.slots[gi]
-    i = rng.randrange(len(out[gi]))
-    choices = [s for s in slot.domain(i) if s != out[gi][i]] or list(slot.domain(i))
-    out[gi][i] = rng.choice(choices)
+def mutate_one(X: np.ndarray, c: Codec, rng: Rng) -> np.ndarray:
+    """Exactly one symbol of each row changed (regularized evolution's mutation):
+    a gene, then a position in it, then another symbol of that position's domain."""
+    out = X.copy()
+    n = len(X)
+    gene = rng.integers(len(c.starts), size=n)
+    col = c.starts[gene] + (rng.random(n) * c.lengths[gene]).astype(np.int64)
+    size = c.domain_size[col]
+    current = np.argmax(c.domain[col] == X[np.arange(n), col][:, None], axis=1)
+    step = 1 + (rng.random(n) * np.maximum(size - 1, 1)).astype(np.int64)
+    out[np.arange(n), col] = c.domain[col, (current + step) % size]
     return out
 
 
-def invert(syms: Symbols, t: Template, rng: random.Random) -> Symbols:
+class _Heads:
+    """The chosen gene's head of each selected row, in one padded frame: row i
+    has head length h[i] at column offset o[i]; positions j >= h[i] are padding."""
+
+    def __init__(self, X: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None):
+        rows = _rows(where, len(X))
+        gene = rng.integers(len(c.starts), size=len(rows))
+        keep = c.heads[gene] >= 2                 # nothing to rearrange in a head of one
+        self.rows, gene = rows[keep], gene[keep]
+        self.h, self.o, self.n = c.heads[gene], c.starts[gene], c.lengths[gene]
+        self.j = c.head_positions
+        self.valid = self.j < self.h[:, None]
+
+    def symbols(self, X: np.ndarray) -> np.ndarray:
+        cols = np.minimum(self.o[:, None] + self.j, X.shape[1] - 1)
+        return X[self.rows[:, None], cols]
+
+    def rewrite(self, X: np.ndarray, source: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+        """A copy of X whose heads take position j from within-gene column source[i, j]."""
+        out = X.copy()
+        valid = self.valid if keep is None else self.valid & keep[:, None]
+        r = self.rows[:, None].repeat(valid.shape[1], axis=1)[valid]
+        out[r, (self.o[:, None] + self.j)[valid]] = X[r, (self.o[:, None] + source)[valid]]
+        return out
+
+
+def invert(X: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None = None) -> np.ndarray:
     """Reverse a random segment of one gene's head."""
-    out = _copy(syms)
-    gi = rng.randrange(len(out))
-    h = t.slots[gi].head_len
-    if h >= 2:
-        a = rng.randrange(h - 1)
-        b = rng.randrange(a + 1, h)
-        out[gi][a:b + 1] = out[gi][a:b + 1][::-1]
-    return out
+    hd = _Heads(X, c, rng, where)
+    a = rng.integers(0, hd.h - 1)
+    b = rng.integers(a + 1, hd.h)
+    inside = (hd.j >= a[:, None]) & (hd.j <= b[:, None])
+    return hd.rewrite(X, np.where(inside, a[:, None] + b[:, None] - hd.j, hd.j))
 
 
-def is_transpose(syms: Symbols, t: Template, rng: random.Random, max_len: int = 3) -> Symbols:
-    """Insertion-sequence transposition: a short sequence copied into the head
-    (not at the root); the head keeps its length, the tail is untouched."""
-    out = _copy(syms)
-    gi = rng.randrange(len(out))
-    h = t.slots[gi].head_len
-    if h < 2:
-        return out
-    g = out[gi]
-    length = rng.randint(1, min(max_len, h - 1))
-    start = rng.randrange(len(g) - length + 1)
-    seq = g[start:start + length]
-    target = rng.randint(1, h - 1)
-    head = (g[:target] + seq + g[target:h])[:h]
-    out[gi] = head + g[h:]
-    return out
+def is_transpose(X: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None = None,
+                 max_len: int = 3) -> np.ndarray:
+    """Insertion-sequence transposition: a short sequence of the gene copied into
+    its head after the root; the head keeps its length, the tail is untouched."""
+    hd = _Heads(X, c, rng, where)
+    length = rng.integers(1, np.minimum(max_len, hd.h - 1) + 1)
+    start = rng.integers(0, hd.n - length + 1)
+    target = rng.integers(1, hd.h)
+    t, ln, s, j = target[:, None], length[:, None], start[:, None], hd.j
+    return hd.rewrite(X, np.where(j < t, j, np.where(j < t + ln, s + j - t, j - ln)))
 
 
-def ris_transpose(syms: Symbols, t: Template, rng: random.Random, max_len: int = 3) -> Symbols:
-    """Root transposition: a head sequence starting with a function becomes the new root."""
-    out = _copy(syms)
-    gi = rng.randrange(len(out))
-    slot = t.slots[gi]
-    g, h = out[gi], slot.head_len
-    starts = [i for i in range(h) if g[i] in slot.functions]
-    if not starts:
-        return out
-    s = rng.choice(starts)
-    seq = g[s:min(h, s + rng.randint(1, max_len))]
-    out[gi] = (seq + g[:h])[:h] + g[h:]
-    return out
+def ris_transpose(X: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None = None,
+                  max_len: int = 3) -> np.ndarray:
+    """Root transposition: a head sequence that starts with a function becomes the new root."""
+    hd = _Heads(X, c, rng, where)
+    is_fn = (c.arity[hd.symbols(X)] > 0) & hd.valid
+    s = np.argmax(np.where(is_fn, rng.random(is_fn.shape), -1.0), axis=1)   # a random function
+    length = np.minimum(rng.integers(1, max_len + 1, size=len(s)), hd.h - s)[:, None]
+    return hd.rewrite(X, np.where(hd.j < length, s[:, None] + hd.j, hd.j - length), keep=is_fn.any(axis=1))
 
 
-def gene_transpose(syms: Symbols, t: Template, rng: random.Random) -> Symbols:
+def gene_transpose(X: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None = None) -> np.ndarray:
     """Swap two whole genes whose positions accept the same symbols (e.g. the cells)."""
-    out = _copy(syms)
-    groups: dict = {}
-    for i, s in enumerate(t.slots):
-        groups.setdefault((s.kind, s.head_len, s.tail_len, s.functions, s.terminals), []).append(i)
-    swappable = [g for g in groups.values() if len(g) >= 2]
-    if swappable:
-        a, b = rng.sample(rng.choice(swappable), 2)
-        out[a], out[b] = out[b], out[a]
+    out = X.copy()
+    if not c.swappable:
+        return out
+    rows = _rows(where, len(X))
+    group = rng.integers(len(c.swappable), size=len(rows))
+    for k, genes in enumerate(c.swappable):
+        R = rows[group == k]
+        first = rng.integers(len(genes), size=len(R))
+        second = (first + 1 + rng.integers(len(genes) - 1, size=len(R))) % len(genes)
+        n = np.arange(int(c.lengths[genes[0]]))
+        oa, ob = np.array(genes)[first], np.array(genes)[second]
+        ca, cb = c.starts[oa][:, None] + n, c.starts[ob][:, None] + n
+        out[R[:, None], ca], out[R[:, None], cb] = X[R[:, None], cb], X[R[:, None], ca]
     return out
 
 
-def _flat(syms: Symbols) -> list[str]:
-    return [s for g in syms for s in g]
+def _swap(A: np.ndarray, B: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.where(mask, B, A), np.where(mask, A, B)
 
 
-def _unflat(flat: list[str], like: Symbols) -> Symbols:
-    out, i = [], 0
-    for g in like:
-        out.append(flat[i:i + len(g)])
-        i += len(g)
+def one_point(A: np.ndarray, B: np.ndarray, rng: Rng, where: np.ndarray | None = None):
+    """Everything after one random point exchanged between the two parents."""
+    n, width = A.shape
+    cut = rng.integers(1, width, size=n)
+    mask = np.arange(width)[None, :] >= cut[:, None]
+    if where is not None:
+        mask &= where[:, None]
+    return _swap(A, B, mask)
+
+
+def two_point(A: np.ndarray, B: np.ndarray, rng: Rng, where: np.ndarray | None = None):
+    """The segment between two distinct random points exchanged."""
+    n, width = A.shape
+    x = rng.integers(1, width + 1, size=n)
+    y = rng.integers(1, width, size=n)
+    y += y >= x
+    lo, hi = np.minimum(x, y), np.maximum(x, y)
+    j = np.arange(width)[None, :]
+    mask = (j >= lo[:, None]) & (j < hi[:, None])
+    if where is not None:
+        mask &= where[:, None]
+    return _swap(A, B, mask)
+
+
+def gene_recombination(A: np.ndarray, B: np.ndarray, c: Codec, rng: Rng, where: np.ndarray | None = None):
+    """One whole gene exchanged."""
+    gene = rng.integers(len(c.starts), size=len(A))
+    mask = c.gene_of[None, :] == gene[:, None]
+    if where is not None:
+        mask &= where[:, None]
+    return _swap(A, B, mask)
+
+
+def decode(X: np.ndarray, c: Codec) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's expression trees as arrays (Karva decoding, all genes at
+    once): the ORF length of each gene, where the open slots 1 + Σ(arity − 1)
+    first reach zero; and for each column the within-gene position of its
+    node's first child, 1 + the arities of the nodes before it."""
+    ar = c.arity[X]
+    before = np.cumsum(ar, axis=1) - ar                       # arities left of each column, whole row
+    local = before - before[:, c.starts][:, c.gene_of]        # ... within its gene
+    first_child = 1 + local
+    pos = np.arange(X.shape[1]) - c.starts[c.gene_of]        # column's position in its gene
+    open_slots = first_child + ar - pos - 1                   # 1 + Σ(arity − 1) up to and including it
+    done = np.where(open_slots == 0, pos + 1, np.iinfo(np.int64).max)
+    return np.minimum.reduceat(done, c.starts, axis=1), first_child
+
+
+def keep_valid(children: np.ndarray, parents: np.ndarray, c: Codec) -> np.ndarray:
+    """Each child the checker rejects (operators keep domains, not every rule:
+    a reduction cell must still reduce) replaced by its parent."""
+    out = children.copy()
+    for i, syms in enumerate(c.decode(children)):
+        if not c.template.is_valid(syms):
+            out[i] = parents[i]
     return out
 
 
-def one_point(a: Symbols, b: Symbols, rng: random.Random) -> tuple[Symbols, Symbols]:
-    fa, fb = _flat(a), _flat(b)
-    c = rng.randrange(1, len(fa))
-    return _unflat(fa[:c] + fb[c:], a), _unflat(fb[:c] + fa[c:], b)
+def reproduce(A: np.ndarray, B: np.ndarray, c: Codec, rates, rng: Rng) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of parents to pairs of children in NASGEP's order: mutation, IS,
+    RIS, one-point, two-point (then gene recombination, inversion, gene
+    transposition), each operator applied to a row with its rate."""
+    n = len(A)
 
+    def chosen(rate: float) -> np.ndarray:
+        return rng.random(n) < rate
 
-def two_point(a: Symbols, b: Symbols, rng: random.Random) -> tuple[Symbols, Symbols]:
-    fa, fb = _flat(a), _flat(b)
-    c1, c2 = sorted(rng.sample(range(1, len(fa) + 1), 2)) if len(fa) > 1 else (0, len(fa))
-    return (_unflat(fa[:c1] + fb[c1:c2] + fa[c2:], a), _unflat(fb[:c1] + fa[c1:c2] + fb[c2:], b))
-
-
-def gene_recombination(a: Symbols, b: Symbols, rng: random.Random) -> tuple[Symbols, Symbols]:
-    i = rng.randrange(len(a))
-    a2, b2 = _copy(a), _copy(b)
-    a2[i], b2[i] = list(b[i]), list(a[i])
-    return a2, b2
-
-
-def apply_operators(pa: Symbols, pb: Symbols, t: Template, rates, rng: random.Random
-                    ) -> tuple[Symbols, Symbols]:
-    """NASGEP's order: mutation, IS, RIS, one-point, two-point (then the rest);
-    each offspring that ends invalid is replaced by its parent's copy."""
-    a, b = mutate(pa, t, rates.mutation, rng), mutate(pb, t, rates.mutation, rng)
+    A, B = mutate(A, c, rates.mutation, rng), mutate(B, c, rates.mutation, rng)
     for op, rate in ((is_transpose, rates.is_transposition), (ris_transpose, rates.ris_transposition)):
-        if rng.random() < rate:
-            a = op(a, t, rng)
-        if rng.random() < rate:
-            b = op(b, t, rng)
-    for op, rate in ((one_point, rates.one_point), (two_point, rates.two_point),
-                     (gene_recombination, rates.gene_recombination)):
-        if rng.random() < rate:
-            a, b = op(a, b, rng)
+        if rate > 0:
+            A, B = op(A, c, rng, chosen(rate)), op(B, c, rng, chosen(rate))
+    for op, rate in ((one_point, rates.one_point), (two_point, rates.two_point)):
+        if rate > 0:
+            A, B = op(A, B, rng, chosen(rate))
+    if rates.gene_recombination > 0:
+        A, B = gene_recombination(A, B, c, rng, chosen(rates.gene_recombination))
     for op, rate in ((invert, rates.inversion), (gene_transpose, rates.gene_transposition)):
-        if rng.random() < rate:
-            a = op(a, t, rng)
-        if rng.random() < rate:
-            b = op(b, t, rng)
-    return (a if t.is_valid(a) else _copy(pa)), (b if t.is_valid(b) else _copy(pb))
+        if rate > 0:
+            A, B = op(A, c, rng, chosen(rate)), op(B, c, rng, chosen(rate))
+    return A, B

@@ -8,7 +8,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from genelang.evolve.operators import apply_operators, mutate_one
+import numpy as np
+
+from genelang.evolve.codec import Codec
+from genelang.evolve.operators import keep_valid, mutate_one, reproduce
 from genelang.evolve.selection import rank_keys, roulette, tournament
 from genelang.evolve.template import Symbols, Template
 
@@ -40,6 +43,7 @@ def best_first(members: list[Member]) -> list[Member]:
 class GEP:
     def __init__(self, spec, template: Template):
         self.s, self.t = spec.strategy, template
+        self.codec = Codec.of(template)
 
     def initial(self, rng: random.Random) -> list[Member]:
         return [Member.of(self.t.random(rng)) for _ in range(self.s.population)]
@@ -52,12 +56,14 @@ class GEP:
     def propose(self, pop: list[Member], rng: random.Random) -> list[Member]:
         keys = _keys(pop)
         n_children = self.s.population - self.s.elitism
-        children: list[Member] = []
-        while len(children) < n_children:
-            a, b = self._select(pop, keys, rng), self._select(pop, keys, rng)
-            ca, cb = apply_operators(a.lists(), b.lists(), self.t, self.s.operators, rng)
-            children += [Member.of(ca), Member.of(cb)]
-        children = children[:n_children]
+        pairs = [(self._select(pop, keys, rng), self._select(pop, keys, rng))
+                 for _ in range((n_children + 1) // 2)]
+        A = self.codec.encode([a.lists() for a, _ in pairs])
+        B = self.codec.encode([b.lists() for _, b in pairs])
+        CA, CB = reproduce(A, B, self.codec, self.s.operators, np.random.default_rng(rng.getrandbits(64)))
+        rows = np.stack([CA, CB], axis=1).reshape(-1, A.shape[1])     # a0, b0, a1, b1, ...
+        parents = np.stack([A, B], axis=1).reshape(-1, A.shape[1])
+        children = [Member.of(s) for s in self.codec.decode(keep_valid(rows, parents, self.codec))][:n_children]
         # NASGEP: the oldest are removed; fresh random individuals take their place
         if self.s.max_age is not None:
             elites = [m for m in best_first(pop) if m.age + 1 <= self.s.max_age][: self.s.elitism]
@@ -86,18 +92,22 @@ class RegularizedEvolution(GEP):
 
     def propose(self, pop, rng):
         keys = _keys(pop)
-        children = []
+        parents = []
         for _ in range(self.s.population):
             sample = rng.sample(range(len(pop)), min(self.s.sample_size, len(pop)))
-            parent = pop[max(sample, key=lambda i: (keys[i], -i))]
-            for _ in range(100):
-                child = mutate_one(parent.lists(), self.t, rng)
-                if self.t.is_valid(child):
-                    break
-            else:
-                child = parent.lists()
-            children.append(Member.of(child))
-        return children
+            parents.append(pop[max(sample, key=lambda i: (keys[i], -i))])
+        X = self.codec.encode([p.lists() for p in parents])
+        nrng = np.random.default_rng(rng.getrandbits(64))
+        children: list[Member | None] = [None] * len(parents)
+        todo = np.arange(len(parents))
+        for _ in range(100):   # redraw the mutations the checker rejects
+            for i, syms in zip(todo.tolist(), self.codec.decode(mutate_one(X[todo], self.codec, nrng))):
+                if self.t.is_valid(syms):
+                    children[i] = Member.of(syms)
+            todo = np.array([i for i in todo.tolist() if children[i] is None], dtype=np.int64)
+            if not len(todo):
+                break
+        return [c if c is not None else Member(p.syms) for c, p in zip(children, parents)]
 
     def merge(self, pop, children, rng):
         return [replace(m, age=m.age + 1) for m in pop + children][-self.s.population:]

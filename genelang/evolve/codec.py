@@ -1,0 +1,68 @@
+"""A search's genomes as rows of symbol ids, so the GEP operators can act on a
+whole population at once with numpy (one call per operator and generation,
+not one per individual). The template fixes every row's layout: genes side by
+side, each head then tail, and each column's domain."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from genelang.compiler.registry import arity_fn
+from genelang.evolve.template import Symbols, Template
+
+
+@dataclass(frozen=True, eq=False)
+class Codec:
+    template: Template
+    symbols: tuple[str, ...]         # id -> symbol
+    index: dict                      # symbol -> id
+    arity: np.ndarray                # id -> arity (0: terminal)
+    starts: np.ndarray               # gene -> first column
+    heads: np.ndarray                # gene -> head length
+    lengths: np.ndarray              # gene -> head + tail
+    gene_of: np.ndarray              # column -> gene
+    domain: np.ndarray               # column -> padded ids its position may hold
+    domain_size: np.ndarray          # column -> how many of them
+    member: np.ndarray               # (column, id) -> may the column hold the id
+    swappable: tuple[tuple[int, ...], ...]   # groups of genes with the same shape and domains
+    width: int                       # columns in a row
+    head_positions: np.ndarray       # (1, longest head): 0..h_max-1, for padded head frames
+
+    @classmethod
+    def of(cls, t: Template) -> "Codec":
+        names: dict[str, int] = {}
+        for s in t.slots:
+            for x in s.functions + s.terminals:
+                names.setdefault(x, len(names))
+        ar = arity_fn(t.space)
+        arity = np.array([ar(x) for x in names], dtype=np.int64)
+        lengths = np.array([s.head_len + s.tail_len for s in t.slots])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        doms = [tuple(names[x] for x in s.domain(i)) for s in t.slots for i in range(s.head_len + s.tail_len)]
+        width = max(len(d) for d in doms)
+        domain = np.array([d + (d[0],) * (width - len(d)) for d in doms])
+        member = np.zeros((len(doms), len(names)), dtype=bool)
+        for col, d in enumerate(doms):
+            member[col, list(d)] = True
+        groups: dict = {}
+        for i, s in enumerate(t.slots):
+            groups.setdefault((s.kind, s.head_len, s.tail_len, s.functions, s.terminals), []).append(i)
+        return cls(t, tuple(names), names, arity, starts, np.array([s.head_len for s in t.slots]), lengths,
+                   np.repeat(np.arange(len(t.slots)), lengths), domain, np.array([len(d) for d in doms]),
+                   member, tuple(tuple(g) for g in groups.values() if len(g) >= 2), int(lengths.sum()),
+                   np.arange(max(s.head_len for s in t.slots))[None, :])
+
+    def encode(self, population: list[Symbols]) -> np.ndarray:
+        ix = self.index
+        return np.array([[ix[x] for g in syms for x in g] for syms in population], dtype=np.int64
+                        ).reshape(len(population), self.width)
+
+    def decode(self, rows: np.ndarray) -> list[Symbols]:
+        table = np.array(self.symbols, dtype=object)[rows].tolist()
+        bounds = list(zip(self.starts.tolist(), (self.starts + self.lengths).tolist()))
+        return [[row[a:b] for a, b in bounds] for row in table]
+
+    def in_domains(self, rows: np.ndarray) -> np.ndarray:
+        """Per row: does every column hold a symbol of its domain?"""
+        return self.member[np.arange(self.width), rows].all(axis=1)
