@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import operator
 import random
+import statistics
 import time
 
 import numpy as np
@@ -113,19 +114,28 @@ def bench_geppy(n: int) -> float | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    ours = bench_genelang(args.n)
-    converted = bench_genelang(args.n, convert=True)
-    theirs = bench_geppy(max(2000, args.n // 10))
-    print(f"population {POP}, {GENES} genes of head {HEAD}, {args.n} offspring")
-    print(f"genelang:                     {ours:10.0f} offspring/s")
-    print(f"genelang + symbol-list round trip: {converted:5.0f} offspring/s")
-    if theirs is None:
+    # rounds interleave the three measurements, so a machine that speeds up or
+    # slows down mid-run moves them alike; the medians are reported
+    ours, converted, theirs = [], [], []
+    for _ in range(args.rounds):
+        ours.append(bench_genelang(args.n))
+        converted.append(bench_genelang(args.n, convert=True))
+        g = bench_geppy(max(1000, args.n // 10))
+        if g is not None:
+            theirs.append(g)
+    med = statistics.median
+    print(f"population {POP}, {GENES} genes of head {HEAD}; {args.rounds} interleaved rounds, medians")
+    print(f"genelang:                          {med(ours):8.0f} offspring/s")
+    print(f"genelang + symbol-list round trip: {med(converted):8.0f} offspring/s")
+    if not theirs:
         print("geppy not installed (pip install geppy) — no ratio")
         return
-    print(f"geppy:                        {theirs:10.0f} offspring/s")
-    print(f"ratio genelang / geppy: {ours / theirs:.1f}x  (goal ≥ 20x); "
-          f"with the round trip {converted / theirs:.1f}x")
+    ratios = sorted(o / t for o, t in zip(ours, theirs))
+    print(f"geppy:                             {med(theirs):8.0f} offspring/s")
+    print(f"ratio genelang / geppy: {med(ratios):.1f}x (rounds {ratios[0]:.1f}–{ratios[-1]:.1f}; goal ≥ 20x); "
+          f"with the round trip {med([c / t for c, t in zip(converted, theirs)]):.1f}x")
 
 
 if __name__ == "__main__":

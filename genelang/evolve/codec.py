@@ -5,6 +5,8 @@ side, each head then tail, and each column's domain."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
 
 import numpy as np
 
@@ -54,14 +56,21 @@ class Codec:
                    np.arange(max(s.head_len for s in t.slots))[None, :])
 
     def encode(self, population: list[Symbols]) -> np.ndarray:
-        ix = self.index
-        return np.array([[ix[x] for g in syms for x in g] for syms in population], dtype=np.int64
-                        ).reshape(len(population), self.width)
+        flat = chain.from_iterable(chain.from_iterable(population))
+        ids = np.fromiter(map(self.index.__getitem__, flat), dtype=np.int64, count=len(population) * self.width)
+        return ids.reshape(len(population), self.width)
 
     def decode(self, rows: np.ndarray) -> list[Symbols]:
-        table = np.array(self.symbols, dtype=object)[rows].tolist()
-        bounds = list(zip(self.starts.tolist(), (self.starts + self.lengths).tolist()))
-        return [[row[a:b] for a, b in bounds] for row in table]
+        bounds = self._bounds
+        return [[row[a:b] for a, b in bounds] for row in self._names[rows].tolist()]
+
+    @cached_property
+    def _names(self) -> np.ndarray:
+        return np.array(self.symbols, dtype=object)
+
+    @cached_property
+    def _bounds(self) -> list[tuple[int, int]]:
+        return list(zip(self.starts.tolist(), (self.starts + self.lengths).tolist()))
 
     def in_domains(self, rows: np.ndarray) -> np.ndarray:
         """Per row: does every column hold a symbol of its domain?"""

@@ -187,22 +187,23 @@ def keep_valid(children: np.ndarray, parents: np.ndarray, c: Codec) -> np.ndarra
 def reproduce(A: np.ndarray, B: np.ndarray, c: Codec, rates, rng: Rng) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of parents to pairs of children in NASGEP's order: mutation, IS,
     RIS, one-point, two-point (then gene recombination, inversion, gene
-    transposition), each operator applied to a row with its rate."""
+    transposition), each operator applied to a row with its rate. The unary
+    operators see both halves of the pairs as one population."""
     n = len(A)
 
-    def chosen(rate: float) -> np.ndarray:
-        return rng.random(n) < rate
+    def unary(X: np.ndarray, steps) -> np.ndarray:
+        for op, rate in steps:
+            if rate > 0:
+                X = op(X, c, rng, rng.random(len(X)) < rate)
+        return X
 
-    A, B = mutate(A, c, rates.mutation, rng), mutate(B, c, rates.mutation, rng)
-    for op, rate in ((is_transpose, rates.is_transposition), (ris_transpose, rates.ris_transposition)):
-        if rate > 0:
-            A, B = op(A, c, rng, chosen(rate)), op(B, c, rng, chosen(rate))
+    X = mutate(np.concatenate([A, B]), c, rates.mutation, rng)
+    X = unary(X, ((is_transpose, rates.is_transposition), (ris_transpose, rates.ris_transposition)))
+    A, B = X[:n], X[n:]
     for op, rate in ((one_point, rates.one_point), (two_point, rates.two_point)):
         if rate > 0:
-            A, B = op(A, B, rng, chosen(rate))
+            A, B = op(A, B, rng, rng.random(n) < rate)
     if rates.gene_recombination > 0:
-        A, B = gene_recombination(A, B, c, rng, chosen(rates.gene_recombination))
-    for op, rate in ((invert, rates.inversion), (gene_transpose, rates.gene_transposition)):
-        if rate > 0:
-            A, B = op(A, c, rng, chosen(rate)), op(B, c, rng, chosen(rate))
-    return A, B
+        A, B = gene_recombination(A, B, c, rng, rng.random(n) < rates.gene_recombination)
+    X = unary(np.concatenate([A, B]), ((invert, rates.inversion), (gene_transpose, rates.gene_transposition)))
+    return X[:n], X[n:]
