@@ -71,6 +71,7 @@ def test_status_lists_failures_and_the_best_genome(tmp_path):
     result = run_search(parse_spec(spec_dict(tmp_path, "f")), evaluate=sometimes_fails)
     db = sqlite3.connect(result.run_dir / "results.sqlite")
     failed = db.execute("SELECT COUNT(*) FROM evaluations WHERE status = 'failed'").fetchone()[0]
+    db.close()
     assert failed > 0
     res = CliRunner().invoke(cli, ["status", str(result.run_dir), "--json", "--top", "3"])
     st = json.loads(res.output)
@@ -82,6 +83,7 @@ def test_status_lists_failures_and_the_best_genome(tmp_path):
     assert res.exit_code == 0 and st["best"]["genome"].strip().splitlines()[-1].strip() in res.output
     res = CliRunner().invoke(cli, ["status", str(result.run_dir), "--watch", "0.1"])
     assert res.exit_code == 0 and "generations complete 4/4" in res.output   # a finished run: no waiting
+    assert sorted(p.name for p in result.run_dir.glob("results.sqlite*")) == ["results.sqlite"]
     res = CliRunner().invoke(cli, ["status", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "not a run directory" in res.output
 

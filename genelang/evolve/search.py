@@ -171,6 +171,7 @@ class Search:
             outputs = write_outputs(self)
         finally:
             self.backend.close()
+            self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         best = best_first(pop)[0]
         fit = self.cache[phenotype_hash(self.template.genome(best.lists()))].get("fitness")

@@ -34,8 +34,10 @@ class RunStatus:
 
 
 def _connect(db: Path) -> sqlite3.Connection:
-    # read-only: a watcher must never take a lock the search is waiting for
-    return sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    # Only reads, so no lock the search could wait for. Not `mode=ro`: a
+    # read-only connection to a WAL database leaves -wal/-shm files behind,
+    # while this one, closed last, cleans them up like the search does.
+    return sqlite3.connect(str(db), timeout=10)
 
 
 def run_status(run_dir: Path, top: int = 5) -> RunStatus:
