@@ -123,3 +123,52 @@ def test_banks_merge_in_generation_order_and_survive_a_rerun(tmp_path):
     assert wb.update(0, ["p1"]) == 0                      # a rerun keeps the written bank
     wb.update(1, []), wb.update(2, [])
     assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == ["bank-1.pt", "bank-2.pt"]
+
+
+RUNNER = """
+import sys
+sys.path.insert(0, {root!r})
+from genelang.evolve.search import run_search
+from genelang.evolve.spec import load_spec
+run_search(load_spec(sys.argv[1]))
+"""
+
+
+def test_killed_and_resumed_inheriting_search_ends_like_an_uninterrupted_one(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from genelang.evolve.spec import load_spec
+    from tests.test_evolve_search import ROOT, final_population
+
+    spec = _inherit_spec(tmp_path, "killed").model_dump()
+    path = tmp_path / "killed.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    script = tmp_path / "run.py"
+    script.write_text(RUNNER.format(root=str(ROOT)))
+    proc = subprocess.Popen([sys.executable, str(script), str(path)])
+    db_path = tmp_path / "killed" / "results.sqlite"
+    deadline = time.time() + 120
+    while time.time() < deadline:     # kill inside generation 1, after some of it is stored
+        try:
+            n = sqlite3.connect(db_path).execute(
+                "SELECT COUNT(*) FROM evaluations WHERE generation = 1").fetchone()[0]
+        except sqlite3.Error:
+            n = 0
+        if n >= 1:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert sqlite3.connect(db_path).execute("SELECT MAX(generation) FROM generations").fetchone()[0] == 0
+    resumed = run_search(load_spec(path))
+    straight = run_search(_inherit_spec(tmp_path, "straight"))
+    assert final_population(resumed.run_dir) == final_population(straight.run_dir)
+    fits = lambda r: sorted(f for (f,) in sqlite3.connect(r.run_dir / "results.sqlite").execute(
+        "SELECT fitness FROM evaluations"))
+    assert fits(resumed) == fits(straight)
