@@ -1,8 +1,9 @@
 """Weight inheritance (NASGEP): blocks keyed by cell position and computation,
 loaded only where shapes match, and a search that uses a bank deterministically."""
-import sqlite3
 import json
+import sqlite3
 
+import pytest
 import torch
 
 from genelang.compiler import load_text
@@ -76,9 +77,9 @@ def test_merge_keeps_the_fittest_copy_of_each_block(tmp_path):
     assert inh.load_bank(tmp_path / "missing.pt") == {}
 
 
-def _inherit_spec(tmp_path, name):
+def _inherit_spec(tmp_path, name, population=4, mutation=0.044):
     d = spec_dict(tmp_path, name, generations=3)
-    d["strategy"]["population"] = 4
+    d["strategy"].update(population=population, operators={"mutation": mutation})
     d["task"]["subset"] = 128
     d["space"]["adf_functions"] = ["add", "sep3x3", "dw3x3", "pw"]
     d["fitness"] = {"estimator": "train", "epochs": 1, "inherit_weights": True}
@@ -100,7 +101,6 @@ def test_a_search_inherits_deterministically(tmp_path):
 
 
 def test_inherit_weights_needs_training(tmp_path):
-    import pytest
     from genelang.errors import SpecError
     d = spec_dict(tmp_path)
     d["fitness"]["inherit_weights"] = True
@@ -125,49 +125,30 @@ def test_banks_merge_in_generation_order_and_survive_a_rerun(tmp_path):
     assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == ["bank-1.pt", "bank-2.pt"]
 
 
-RUNNER = """
-import sys
-sys.path.insert(0, {root!r})
-from genelang.evolve.search import run_search
-from genelang.evolve.spec import load_spec
-run_search(load_spec(sys.argv[1]))
-"""
+def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_one(tmp_path, monkeypatch):
+    from genelang.evolve import backends
+    from tests.test_evolve_search import final_population
 
+    real, calls = backends.evaluate_candidate, []
 
-def test_killed_and_resumed_inheriting_search_ends_like_an_uninterrupted_one(tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+    def interrupted(text, spec, seed):
+        generation = int(spec["_inherit"]["out"].rsplit("-", 1)[1])
+        calls.append(generation)
+        if generation >= 1 and calls.count(generation) == 2:   # the second candidate of a later generation
+            raise KeyboardInterrupt
+        return real(text, spec, seed)
 
-    import yaml
-
-    from genelang.evolve.spec import load_spec
-    from tests.test_evolve_search import ROOT, final_population
-
-    spec = _inherit_spec(tmp_path, "killed").model_dump()
-    path = tmp_path / "killed.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    script = tmp_path / "run.py"
-    script.write_text(RUNNER.format(root=str(ROOT)))
-    proc = subprocess.Popen([sys.executable, str(script), str(path)])
-    db_path = tmp_path / "killed" / "results.sqlite"
-    deadline = time.time() + 120
-    while time.time() < deadline:     # kill inside generation 1, after some of it is stored
-        try:
-            n = sqlite3.connect(db_path).execute(
-                "SELECT COUNT(*) FROM evaluations WHERE generation = 1").fetchone()[0]
-        except sqlite3.Error:
-            n = 0
-        if n >= 1:
-            break
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert sqlite3.connect(db_path).execute("SELECT MAX(generation) FROM generations").fetchone()[0] == 0
-    resumed = run_search(load_spec(path))
-    straight = run_search(_inherit_spec(tmp_path, "straight"))
+    monkeypatch.setattr(backends, "evaluate_candidate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_inherit_spec(tmp_path, "cut", 6, 0.3))
+    monkeypatch.setattr(backends, "evaluate_candidate", real)
+    db = sqlite3.connect(tmp_path / "cut" / "results.sqlite")
+    done = db.execute("SELECT MAX(generation) FROM generations").fetchone()[0]
+    started = db.execute("SELECT MAX(generation) FROM evaluations").fetchone()[0]
+    db.close()
+    assert started > done                   # cut inside a generation, with some of it stored
+    resumed = run_search(_inherit_spec(tmp_path, "cut", 6, 0.3))
+    straight = run_search(_inherit_spec(tmp_path, "straight", 6, 0.3))
     assert final_population(resumed.run_dir) == final_population(straight.run_dir)
     fits = lambda r: sorted(f for (f,) in sqlite3.connect(r.run_dir / "results.sqlite").execute(
         "SELECT fitness FROM evaluations"))
