@@ -179,7 +179,8 @@ def _status_view(st):
 def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_json: bool) -> None:
     """Show a search's progress from its run directory, also while it runs.
 
-    Reads RUN_DIR/results.sqlite without writing to it: generations complete,
+    Only reads RUN_DIR/results.sqlite, so it is safe beside a running search
+    (`--watch` refreshes until the search has finished): generations complete,
     evaluations (ok / failed / infeasible), the best genomes so far, the
     commonest failure reasons, and whether a search process holds the run.
     """
@@ -200,8 +201,6 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
                         time.sleep(watch)
                         st = run_status(run_dir, top)
                         live.update(_status_view(st))
-                        if not st.running_pid and st.generations_done >= (st.generations or 0):
-                            break
             except KeyboardInterrupt:
                 return
         else:

@@ -21,8 +21,8 @@ from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.errors import SpecError
 from genelang.evolve.backends import make_backend
-from genelang.evolve.spec import Spec
 from genelang.evolve.runlock import RunLock
+from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
 from genelang.evolve.strategies import Member, best_first, make_strategy
 from genelang.evolve.template import Template
@@ -85,7 +85,7 @@ class Search:
             self.store = Store(run_dir / "results.sqlite")
             self._check_same_run()
             self.cache = self.store.cached()
-            self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate, spec)
+            self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate)
         except BaseException:
             self.lock.release()
             raise
@@ -191,7 +191,7 @@ class Search:
 class _Injected:
     """A fitness function given in Python (tests, notebooks), run in this process."""
 
-    def __init__(self, fn: Callable, spec: Spec):
+    def __init__(self, fn: Callable):
         self.fn, self.spec = fn, {}
 
     def map(self, jobs, on_result):

@@ -1,5 +1,5 @@
-"""A run directory's state, read from its results database without writing to
-it, so it is safe while the search runs (`genelang status RUN_DIR --watch`)."""
+"""A run directory's state, read from its results database (reads only, so it
+is safe while the search runs: `genelang status RUN_DIR --watch`)."""
 from __future__ import annotations
 
 import json
