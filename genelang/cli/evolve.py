@@ -172,7 +172,7 @@ def _status_view(st):
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(1), help="How many of the best to list.")
-@click.option("--watch", "watch", type=float, default=None, is_flag=False, flag_value=5.0,
+@click.option("--watch", "watch", type=float, default=None, is_flag=False, flag_value=5.0, metavar="SECONDS",
               help="Refresh every SECONDS (default 5) until the search ends or Ctrl-C.")
 @click.option("--genome", "show_genome", is_flag=True, help="Print the best genome's text too.")
 @click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
