@@ -153,3 +153,11 @@ def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_on
     fits = lambda r: sorted(f for (f,) in sqlite3.connect(r.run_dir / "results.sqlite").execute(
         "SELECT fitness FROM evaluations"))
     assert fits(resumed) == fits(straight)
+
+
+def test_a_worker_that_cannot_see_the_bank_fails_loudly(tmp_path):
+    from genelang.evolve.fitness import evaluate_candidate
+    spec = _inherit_spec(tmp_path, "remote").model_dump()
+    spec["_inherit"] = {"bank": str(tmp_path / "elsewhere" / "bank-0.pt"), "out": str(tmp_path / "gen-1")}
+    r = evaluate_candidate(A, spec, seed=0)
+    assert r["status"] == "failed" and "filesystem every worker shares" in r["reason"]

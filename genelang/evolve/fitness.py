@@ -101,7 +101,11 @@ def _train(genome, net, task, model_cfg, fit, seed, metrics, inherit: dict | Non
     from genelang.runtime import inherit as inh
     from genelang.runtime.train import train_genome
     if inherit:
-        metrics["inherited_blocks"] = inh.inherit(net, inh.load_bank(inherit.get("bank")))
+        bank = inherit.get("bank")
+        if bank and not Path(bank).exists():   # a Ray node that does not see the run directory
+            raise FileNotFoundError(f"weight bank {bank} is not visible here: fitness.inherit_weights "
+                                    "needs the run directory on a filesystem every worker shares")
+        metrics["inherited_blocks"] = inh.inherit(net, inh.load_bank(bank))
     epochs = fit["epochs"]
     lr = fit["lr"] if genome.space == "conv" else None
     r = train_genome(genome, task, model_cfg, epochs=epochs, lr=lr, seed=seed, net=net)
