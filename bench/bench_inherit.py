@@ -4,7 +4,7 @@ Prints per run the best validation accuracy found and the mean accuracy of
 the candidates trained after generation 0 (those that can inherit), then the
 ratio of the means with / without.
 
-Run: .venv/bin/python bench/bench_inherit.py [--seeds 2] [--generations 6]
+Run: .venv/bin/python bench/bench_inherit.py [--seeds 2] [--first-seed 0] [--generations 6]
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ def later_candidates(run_dir: Path) -> tuple[list[float], list[int]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--generations", type=int, default=6)
     args = ap.parse_args()
     base = yaml.safe_load((ROOT / "examples" / "specs" / "quick.yaml").read_text())
@@ -44,7 +45,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench_inherit_"))
     means = {False: [], True: []}
     print("seed  inherit  best    mean(gen>0)  n   blocks inherited/candidate  seconds")
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for inherit in (False, True):
             name = f"s{seed}-{'inherit' if inherit else 'scratch'}"
             spec = dict(base, run={"name": name, "seed": seed, "out": str(out / name)},
