@@ -91,6 +91,8 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         elif quiet:
             result = run_search(spec)
         else:
+            out.print(f"run directory: {run_dir}  (rerun to resume; watch from elsewhere with "
+                      f"`genelang status {run_dir} --watch`)", markup=False)
             cols = [TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
             with Progress(*cols, console=out, transient=False) as p:
