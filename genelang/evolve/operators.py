@@ -1,9 +1,9 @@
 """GEP operators (Ferreira) over a population at once: rows of symbol ids
 (`codec.Codec`), one numpy call per operator, each row drawing its own
 positions. Every operator keeps each column inside its domain (head:
-functions and terminals; tail: terminals), so offspring are well-formed; the
-strategy reverts a child to its parent where it would still fail the checker
-(a reduction cell that cannot reduce).
+functions and terminals; tail: terminals), so offspring are well-formed;
+`keep_valid` reverts a child to its parent where it would still fail the
+checker (a reduction cell that cannot reduce).
 
 Unary operators take `(X, codec, rng, where)` and change the rows `where`
 selects; the recombinations take two aligned populations `A`, `B` (row i of
