@@ -25,7 +25,7 @@ def test_a_stalled_ray_task_times_out_alone():
     from genelang.evolve.backends import RayBackend
     from tests.evolve_helpers import stall_on_seed_zero
     try:
-        backend = RayBackend({}, None, timeout=2, workers=2, run=stall_on_seed_zero, grace=1)
+        backend = RayBackend({}, None, timeout=4, workers=2, run=stall_on_seed_zero, grace=4)
         seen = []
         results = backend.map([("genome x {}\n a", 0), ("genome y {}\n b", 1), ("genome z {}\n c", 2)],
                               lambda i, r: seen.append(i))
