@@ -23,8 +23,11 @@ def _shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+SHAPE_OPTIONS = ("skeleton", "input_shape", "classes", "C", "N", "layers", "hidden", "seed")
+
+
 @cli.command("compile")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--genome", "genome_name", help="Genome to compile (default: the only one).")
 @click.option("--to", "target", type=click.Choice(TARGETS), required=True, help="What to write.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -40,9 +43,15 @@ def _shape(text: str) -> tuple[int, ...]:
 @click.option("--layers", default=8, show_default=True, type=click.IntRange(3), help="Cells (darts).")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial weights.")
-def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classes, C, N, layers,
+@click.pass_context
+def compile_cmd(ctx, file, genome_name, target, output, skeleton, input_shape, classes, C, N, layers,
                 hidden, seed) -> None:
     """Compile a genome into a network and write it out.
+
+    FILE is a .gene file (the network gets fresh weights), or a directory
+    written by `genelang train --out DIR`: then the trained network, built as
+    training built it (task, model options and weights from DIR), is what is
+    written.
 
     \b
     torchscript  .pt that loads with torch.jit.load, no genelang needed
@@ -62,7 +71,21 @@ def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classe
     from genelang.runtime.summary import summarize
 
     with handle_errors():
-        genome = load_file(file).genome(genome_name)
+        trained = file.is_dir()
+        if trained:
+            given = [p for p in SHAPE_OPTIONS
+                     if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
+            if given:
+                from genelang.errors import GenelangError
+                raise GenelangError.at("options", "a trained network's shape comes from its directory",
+                                       f"--{given[0].replace('_', '-')}",
+                                       hint="drop the model options, or compile the .gene file instead")
+            from genelang.runtime.trained import load_trained
+            model, example, genome = load_trained(file, load_file(file / "genome.gene").genome(genome_name)
+                                                  if genome_name else None)
+            file = file / genome.name
+        else:
+            genome = load_file(file).genome(genome_name)
         if target == "dot":
             text = to_dot(genome)
             dest = output or file.with_suffix(".dot")
@@ -72,12 +95,14 @@ def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classe
                 dest.write_text(text)
             out.print(f"wrote {dest}")
             return
-        default = (3, 32, 32) if genome.space == "conv" else (16, 32)
-        shape = _shape(input_shape) if input_shape else default
+        shape = tuple(example.shape[1:]) if trained else (
+            _shape(input_shape) if input_shape else (3, 32, 32) if genome.space == "conv" else (16, 32))
         torch.manual_seed(seed)
         try:
-            model, example = build_model(genome, ModelConfig(skeleton, C=C, N=N, layers=layers, hidden=hidden),
-                                          num_classes=classes, input_shape=shape)
+            if not trained:
+                model, example = build_model(genome, ModelConfig(skeleton, C=C, N=N, layers=layers,
+                                                                 hidden=hidden),
+                                             num_classes=classes, input_shape=shape)
             if target == "summary":
                 rows = summarize(model, example)
         except (RuntimeError, ValueError) as err:
@@ -94,6 +119,8 @@ def compile_cmd(file, genome_name, target, output, skeleton, input_shape, classe
             out.print(table)
             return
         dest = output or file.with_name(f"{genome.name}{SUFFIX[target]}")
+        if trained and output is None and dest.name == "model.pt":   # never over the trained weights
+            dest = dest.with_name(f"{genome.name}.scripted.pt")
         if target == "torchscript":
             export.to_torchscript(model, dest)
         elif target == "export":

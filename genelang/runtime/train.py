@@ -187,17 +187,18 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
             logger.append(TensorBoardLogger(str(out_dir), name="tensorboard"))
         except ImportError:
             pass
+    aug = None if sequence else augmentation(task, data)
+    train_dl = loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed)
+    val_dl = loader(TensorBatches(*s.val), 256, shuffle=False)
     trainer = pl.Trainer(
         max_epochs=epochs, accelerator=accelerator, devices=1, logger=logger,
+        log_every_n_steps=max(1, min(50, len(train_dl))),   # small data logs too, without a warning
         enable_checkpointing=out_dir is not None,
         default_root_dir=str(out_dir) if out_dir else None,
         enable_progress_bar=not quiet, enable_model_summary=False, num_sanity_val_steps=0,
         gradient_clip_val=0.25 if sequence else 5.0, deterministic=False,
         max_time={"seconds": max_time} if max_time else None,
         callbacks=[_History(), *([] if quiet else [_rich_bar()]), *(callbacks or [])])
-    aug = None if sequence else augmentation(task, data)
-    train_dl = loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed)
-    val_dl = loader(TensorBatches(*s.val), 256, shuffle=False)
     t0 = time.perf_counter()
     trainer.fit(module, train_dl, val_dl)
     seconds = time.perf_counter() - t0

@@ -1,0 +1,40 @@
+"""A network as `genelang train --out DIR` left it: the genome, the task and
+model configs from DIR/metrics.json and the weights from DIR/model.pt, built
+the way training built it (so exports ship the trained network, not a fresh
+one)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from genelang.compiler.ast import Genome
+from genelang.errors import GenelangError
+from genelang.runtime.config import ModelConfig, TaskConfig
+
+
+def load_trained(run: Path, genome: Genome | None = None) -> tuple[nn.Module, torch.Tensor, Genome]:
+    """(model in eval mode with its trained weights, an example input batch of 2, genome)."""
+    from genelang.compiler import load_file
+    from genelang.runtime.train import make_model, sample_batch
+
+    for name in ("metrics.json", "model.pt", "genome.gene"):
+        if not (run / name).exists():
+            raise GenelangError.at("trained", f"not a `genelang train --out` directory: no {name}", str(run),
+                                   hint="train with `genelang train FILE --task NAME --out DIR` first")
+    try:
+        saved = json.loads((run / "metrics.json").read_text())
+        task, model = TaskConfig(**saved["task"]), ModelConfig(**saved["model"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise GenelangError.at("trained", f"unreadable metrics.json ({err})", str(run / "metrics.json")) from None
+    genome = genome or load_file(run / "genome.gene").genomes[0]
+    net = make_model(genome, task, model)
+    state = torch.load(run / "model.pt", map_location="cpu", weights_only=True)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError:
+        raise GenelangError.at("trained", f"model.pt does not fit genome {genome.name!r}", str(run / "model.pt"),
+                               hint="export the genome that was trained: its genome.gene") from None
+    return net.eval(), sample_batch(task)[0][:2], genome
