@@ -36,7 +36,7 @@ from genelang.cli._common import handle_errors, out
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--channels-last", is_flag=True,
               help="Train in channels_last memory format: up to 20% faster on CPU, but opt-in because "
-                   "torch 2.14's CPU kernels corrupted memory for some small networks (never below 4 channels).")
+                   "torch 2.14's CPU kernels corrupted memory for some small networks; never applied below 4 channels.")
 @click.option("--compile", "compile_backend", is_flag=False, flag_value="inductor", default=None,
               type=click.Choice(["inductor", "eager", "aot_eager"]), metavar="[BACKEND]",
               help="Train through torch.compile (default backend inductor; compiling takes about a minute "
