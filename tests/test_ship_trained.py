@@ -56,3 +56,25 @@ def test_compile_a_trained_sequence_model_and_bad_directories(tmp_path):
     (tmp_path / "gru" / "genome.gene").write_text((EX / "lstm.gene").read_text())
     res = CliRunner().invoke(cli, ["compile", str(tmp_path / "gru"), "--to", "torchscript"])
     assert res.exit_code == 2 and "does not fit genome" in res.output
+
+
+def test_train_with_a_search_spec_then_ship(tmp_path):
+    import json
+
+    import yaml
+    spec = {"run": {"name": "s", "out": str(tmp_path / "run")}, "task": {"name": "digits", "subset": 100},
+            "space": {"space": "conv", "adfs": 3, "adf_head": 2, "main_head": 2},
+            "model": {"skeleton": "nasgep", "C": 4, "N": 1}, "fitness": {"lr": 0.2}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    runner = CliRunner()
+    res = runner.invoke(cli, ["train", str(EX / "nasgep_demo.gene"), "--spec", str(tmp_path / "spec.yaml"),
+                              "--subset", "300", "--out", str(tmp_path / "t"), "--json"])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert saved["task"]["name"] == "digits" and saved["task"]["subset"] == 300   # the option wins
+    assert saved["model"]["C"] == 4 and saved["model"]["skeleton"] == "nasgep"     # from the spec
+    assert saved["lr"] == 0.2
+    res = runner.invoke(cli, ["compile", str(tmp_path / "t"), "--to", "summary"])
+    assert res.exit_code == 0 and "input 1,8,8" in res.output
+    res = runner.invoke(cli, ["train", str(EX / "nasgep_demo.gene"), "--spec", str(tmp_path / "nope.yaml")])
+    assert res.exit_code == 2 and "cannot read spec" in res.output

@@ -59,12 +59,22 @@ from genelang.cli._common import handle_errors, out
 @click.option("--test", "with_test", is_flag=True, help="Also evaluate on the test set.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the trained model, metrics.json and logs.")
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take the task, the model and the learning rate from a search spec (e.g. RUN_DIR/spec.yaml), "
+                   "so a searched genome trains as it was evaluated; options given here still win, and "
+                   "the whole training set is used unless --subset says otherwise.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
-def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
+@click.pass_context
+def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator,
           vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
-          out_dir, as_json) -> None:
-    """Train a genome on a task with PyTorch Lightning (CPU by default)."""
+          out_dir, spec_file, as_json) -> None:
+    """Train a genome on a task with PyTorch Lightning (CPU by default).
+
+    After a search: `genelang train RUN_DIR/best.gene --spec RUN_DIR/spec.yaml
+    --epochs 10 --test --out trained/`, then `genelang compile trained/ --to
+    torchscript` ships the trained network.
+    """
     from genelang.compiler import load_file
     from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
 
@@ -72,11 +82,14 @@ def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
                           augment=augment, cutout=cutout, dataset=dataset)
-        task_data(tcfg)   # missing data fails here, before any model is built
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
                            freeze_embeddings=not finetune_embeddings,
                            channels_last=channels_last, compile=compile_backend)
+        if spec_file:
+            tcfg, mcfg, lr = _from_spec(ctx, spec_file, tcfg, mcfg, lr, genome.space)
+        task = tcfg.name
+        task_data(tcfg)   # missing data fails here, before any model is built
         result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                               out_dir=out_dir, test=with_test, accelerator=accelerator)
     if as_json:
@@ -96,3 +109,33 @@ def train(file, genome_name, task, root, dataset, epochs, subset, batch_size, lr
     out.print(table)
     if out_dir:
         out.print(f"saved model, genome and metrics.json to {out_dir}")
+
+
+# train option -> (config, field) a search spec also sets
+_SPEC_FIELDS = {"task": ("task", "name"), "root": ("task", "root"), "dataset": ("task", "dataset"),
+                "batch_size": ("task", "batch_size"), "vectors": ("task", "vectors"),
+                "augment": ("task", "augment"), "cutout": ("task", "cutout"),
+                "skeleton": ("model", "skeleton"), "C": ("model", "C"), "N": ("model", "N"),
+                "layers": ("model", "layers"), "hidden": ("model", "hidden"),
+                "finetune_embeddings": ("model", "freeze_embeddings")}
+
+
+def _from_spec(ctx, spec_file, tcfg, mcfg, lr, space):
+    """Configs from a search spec, except where an option was given explicitly."""
+    from dataclasses import replace
+
+    from genelang.evolve.fitness import configs
+    from genelang.evolve.spec import load_spec
+
+    spec = load_spec(spec_file).model_dump()
+    spec_task, spec_model = configs(spec)
+    given = {p for p in _SPEC_FIELDS if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT}
+    take = {"task": {}, "model": {}}
+    for param, (which, field) in _SPEC_FIELDS.items():
+        if param not in given:
+            take[which][field] = getattr(spec_task if which == "task" else spec_model, field)
+    tcfg = replace(tcfg, val=spec_task.val, **take["task"])
+    mcfg = replace(mcfg, **take["model"])
+    if lr is None and space == "conv":
+        lr = spec["fitness"]["lr"]
+    return tcfg, mcfg, lr

@@ -27,7 +27,8 @@ from torch import nn
 ESTIMATORS = ("train", "random-weights", "naswot", "synflow", "params")
 
 
-def _configs(spec: dict):
+def configs(spec: dict):
+    """The TaskConfig and ModelConfig a search spec (as a dict) trains its candidates with."""
     from genelang.runtime.train import ModelConfig, TaskConfig
     t, m = spec["task"], spec["model"]
     task = TaskConfig(t["name"], root=t.get("root"), subset=t.get("subset"), val=t.get("val", 0.1),
@@ -67,7 +68,7 @@ def _evaluate(genome_text: str, spec: dict, seed: int) -> dict:
     from genelang.runtime.train import make_model
     genome = load_text(genome_text, "<candidate>").genomes[0]
     fit = spec["fitness"]
-    task, model_cfg = _configs(spec)
+    task, model_cfg = configs(spec)
     torch.manual_seed(seed)
     net = make_model(genome, task, model_cfg)
     params = sum(p.numel() for p in net.parameters())

@@ -220,5 +220,6 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         (out_dir / "genome.gene").write_text(format_genome(genome))
         (out_dir / "metrics.json").write_text(json.dumps(
             {"metrics": metrics, "params": params, "seconds": seconds, "history": history,
-             "task": asdict(task), "model": asdict(model), "epochs": epochs, "seed": seed}, indent=2))
+             "task": asdict(task), "model": asdict(model), "epochs": epochs, "seed": seed,
+             "lr": module.lr}, indent=2))
     return result
