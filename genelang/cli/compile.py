@@ -81,8 +81,7 @@ def compile_cmd(ctx, file, genome_name, target, output, skeleton, input_shape, c
                                        f"--{given[0].replace('_', '-')}",
                                        hint="drop the model options, or compile the .gene file instead")
             from genelang.runtime.trained import load_trained
-            model, example, genome = load_trained(file, load_file(file / "genome.gene").genome(genome_name)
-                                                  if genome_name else None)
+            model, example, genome = load_trained(file, genome_name)
             file = file / genome.name
         else:
             genome = load_file(file).genome(genome_name)

@@ -87,7 +87,6 @@ class _Emitter:
             out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
         return out
 
-
     def expand(self, node: karva.Node) -> str:
         """The computation a node stands for, ADFs written out: the same text
         in two genomes means the same block on the same inputs (the key of

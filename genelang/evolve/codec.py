@@ -28,8 +28,6 @@ class Codec:
     domain_size: np.ndarray          # column -> how many of them
     member: np.ndarray               # (column, id) -> may the column hold the id
     swappable: tuple[tuple[int, ...], ...]   # groups of genes with the same shape and domains
-    width: int                       # columns in a row
-    head_positions: np.ndarray       # (1, longest head): 0..h_max-1, for padded head frames
 
     @classmethod
     def of(cls, t: Template) -> "Codec":
@@ -52,8 +50,17 @@ class Codec:
             groups.setdefault((s.kind, s.head_len, s.tail_len, s.functions, s.terminals), []).append(i)
         return cls(t, tuple(names), names, arity, starts, np.array([s.head_len for s in t.slots]), lengths,
                    np.repeat(np.arange(len(t.slots)), lengths), domain, np.array([len(d) for d in doms]),
-                   member, tuple(tuple(g) for g in groups.values() if len(g) >= 2), int(lengths.sum()),
-                   np.arange(max(s.head_len for s in t.slots))[None, :])
+                   member, tuple(tuple(g) for g in groups.values() if len(g) >= 2))
+
+    @cached_property
+    def width(self) -> int:
+        """Columns in a row."""
+        return int(self.lengths.sum())
+
+    @cached_property
+    def head_positions(self) -> np.ndarray:
+        """(1, longest head): 0..h_max-1, for padded head frames."""
+        return np.arange(int(self.heads.max()))[None, :]
 
     def encode(self, population: list[Symbols]) -> np.ndarray:
         flat = chain.from_iterable(chain.from_iterable(population))

@@ -15,8 +15,9 @@ from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig, TaskConfig
 
 
-def load_trained(run: Path, genome: Genome | None = None) -> tuple[nn.Module, torch.Tensor, Genome]:
-    """(model in eval mode with its trained weights, an example input batch of 2, genome)."""
+def load_trained(run: Path, genome_name: str | None = None) -> tuple[nn.Module, torch.Tensor, Genome]:
+    """(model in eval mode with its trained weights, an example input batch of 2,
+    the genome from run/genome.gene: `genome_name`, or the only one)."""
     from genelang.compiler import load_file
     from genelang.runtime.train import make_model, sample_batch
 
@@ -29,7 +30,7 @@ def load_trained(run: Path, genome: Genome | None = None) -> tuple[nn.Module, to
         task, model = TaskConfig(**saved["task"]), ModelConfig(**saved["model"])
     except (ValueError, KeyError, TypeError) as err:
         raise GenelangError.at("trained", f"unreadable metrics.json ({err})", str(run / "metrics.json")) from None
-    genome = genome or load_file(run / "genome.gene").genomes[0]
+    genome = load_file(run / "genome.gene").genome(genome_name)
     net = make_model(genome, task, model)
     state = torch.load(run / "model.pt", map_location="cpu", weights_only=True)
     try:
