@@ -24,6 +24,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from genelang.runtime.proxies import naswot, synflow
+
 ESTIMATORS = ("train", "random-weights", "naswot", "synflow", "params")
 
 
@@ -157,36 +159,3 @@ def _random_weights(net, task, scales, seed, metrics, n_fit: int = 512) -> float
         accs.append(((fva @ W).argmax(1) == yva).float().mean().item())
     metrics.update({f"rw_acc_{v}": a for v, a in zip(scales, accs)}, rw_max=max(accs))
     return sum(accs) / len(accs)
-
-
-@torch.no_grad()
-def naswot(net: nn.Module, x: torch.Tensor, _y=None) -> float:
-    codes = []
-
-    def hook(_m, inp, _out):
-        codes.append((inp[0].flatten(1) > 0).float())
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
-    try:
-        net.train()
-        net(x)
-    finally:
-        for h in handles:
-            h.remove()
-    if not codes:
-        return 0.0
-    c = torch.cat(codes, 1)
-    k = c @ c.T + (1 - c) @ (1 - c).T
-    return float(torch.linalg.slogdet(k.double())[1])
-
-
-def synflow(net: nn.Module, x: torch.Tensor) -> float:
-    net = net.double().eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.abs_()
-    net.zero_grad()
-    out = net(torch.ones_like(x[:1]).double())
-    out.sum().backward()
-    score = sum((p * p.grad).abs().sum().item() for p in net.parameters() if p.grad is not None)
-    return math.log(score + 1e-12)
