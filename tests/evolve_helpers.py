@@ -10,27 +10,32 @@ def fake_fitness(text: str, seed: int, delay: float = 0.0) -> dict:
     return {"status": "ok", "fitness": (h % 1000) / 1000.0, "metrics": {"params": h % 5000}}
 
 
-def crash_on_seed_zero(job, spec) -> dict:
+def _result(text: str, seed: int):
+    from genelang.evolve.evaluation import EvalResult
+    return EvalResult.coerce(fake_fitness(text, seed))
+
+
+def crash_on_seed_zero(request):
     """A pool runner that dies like a native crash for seed 0."""
     import os
-    text, seed = job
-    if seed == 0:
+    if request.seed == 0:
         os._exit(1)
-    return fake_fitness(text, seed)
+    return _result(request.genome, request.seed)
 
 
-def stall_on_seed_zero(job, spec) -> dict:
+def stall_on_seed_zero(request):
     """A pool runner that hangs for seed 0."""
-    text, seed = job
-    if seed == 0:
+    if request.seed == 0:
         time.sleep(600)
-    return fake_fitness(text, seed)
+    return _result(request.genome, request.seed)
 
 
-def report_pid_then_sleep(job, spec) -> dict:
-    """A pool runner that leaves its worker's pid in spec['_pids'] and idles."""
+def report_pid_then_sleep(request):
+    """A pool runner that leaves its worker's pid in the folder named by the request's genome, and idles."""
     import os
     from pathlib import Path
-    Path(spec["_pids"], str(os.getpid())).touch()
-    time.sleep(job[1])
-    return {"status": "ok", "fitness": 0.0}
+
+    from genelang.evolve.evaluation import EvalResult
+    Path(request.genome, str(os.getpid())).touch()
+    time.sleep(request.seed)
+    return EvalResult("ok", 0.0)

@@ -22,15 +22,16 @@ def test_tiny_search_on_local_ray(tmp_path):
 
 
 def test_a_stalled_ray_task_times_out_alone():
-    from genelang.evolve.backends import RayBackend
+    from genelang.evolve.backends import Backend, RayExecutor
+    from genelang.evolve.evaluation import EvalRequest
     from tests.evolve_helpers import stall_on_seed_zero
     try:
-        backend = RayBackend({}, None, timeout=4, workers=2, run=stall_on_seed_zero, grace=4)
+        backend = Backend(RayExecutor(None, workers=2), stall_on_seed_zero, timeout=4, grace=4)
         seen = []
-        results = backend.map([("genome x {}\n a", 0), ("genome y {}\n b", 1), ("genome z {}\n c", 2)],
-                              lambda i, r: seen.append(i))
+        results = backend.map([EvalRequest("genome x {}\n a", 0), EvalRequest("genome y {}\n b", 1),
+                               EvalRequest("genome z {}\n c", 2)], lambda i, r: seen.append(i))
     finally:
         ray.shutdown()
-    assert results[0]["status"] == "failed" and "timed out" in results[0]["reason"]
-    assert [r["status"] for r in results[1:]] == ["ok", "ok"], results
+    assert results[0].status == "failed" and "timed out" in results[0].reason
+    assert [r.status for r in results[1:]] == ["ok", "ok"], results
     assert sorted(seen) == [0, 1, 2]

@@ -194,18 +194,19 @@ def test_cli_spec_commands_and_evolve(tmp_path):
 
 
 def test_real_estimators_on_tiny_data(tmp_path):
-    from genelang.evolve.fitness import evaluate_candidate
+    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.fitness import evaluate
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
-    base = parse_spec(spec_dict(tmp_path)).model_dump()
+    base = spec_dict(tmp_path)
     base["task"]["subset"] = 256
     for est in ("params", "random-weights", "naswot", "synflow", "train"):
-        spec = json.loads(json.dumps(base))
-        spec["fitness"]["estimator"] = est
-        r = evaluate_candidate(text, spec, seed=0)
-        assert r["status"] == "ok", (est, r.get("reason"), r.get("traceback"))
-        assert r["fitness"] == r["fitness"] and r["metrics"]["params"] > 0
-    spec["fitness"]["max_params"] = 10
-    assert evaluate_candidate(text, spec, 0)["status"] == "infeasible"
+        d = json.loads(json.dumps(base))
+        d["fitness"]["estimator"] = est
+        r = evaluate(EvalRequest(text, 0, parse_spec(d)))
+        assert r.status == "ok", (est, r.reason, r.traceback)
+        assert r.fitness == r.fitness and r.metrics["params"] > 0
+    d["fitness"]["max_params"] = 10
+    assert evaluate(EvalRequest(text, 0, parse_spec(d))).status == "infeasible"
 
 
 def test_local_process_pool(tmp_path):
@@ -240,30 +241,32 @@ def test_recurrent_search_on_text(tmp_path):
 
 
 def test_a_worker_crash_fails_only_its_own_candidate():
-    from genelang.evolve.backends import LocalPool
+    from genelang.evolve.backends import Backend, PoolExecutor
+    from genelang.evolve.evaluation import EvalRequest
     from tests.evolve_helpers import crash_on_seed_zero
-    pool = LocalPool({}, workers=2, timeout=None, run=crash_on_seed_zero)
+    pool = Backend(PoolExecutor(2), crash_on_seed_zero)
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
     try:
         seen = []
-        first = pool.map([(text, s) for s in (1, 0, 2, 3)], lambda i, r: seen.append(i))
-        assert first[1]["status"] == "failed" and "worker died" in first[1]["reason"]
-        assert [first[i]["status"] for i in (0, 2, 3)] == ["ok"] * 3   # innocent neighbours ran again
+        first = pool.map([EvalRequest(text, s) for s in (1, 0, 2, 3)], lambda i, r: seen.append(i))
+        assert first[1].status == "failed" and "worker died" in first[1].reason
+        assert [first[i].status for i in (0, 2, 3)] == ["ok"] * 3   # innocent neighbours ran again
         assert sorted(seen) == [0, 1, 2, 3]
-        second = pool.map([(text, 1), (text, 2)], lambda i, r: None)
-        assert [r["status"] for r in second] == ["ok", "ok"]
+        second = pool.map([EvalRequest(text, 1), EvalRequest(text, 2)], lambda i, r: None)
+        assert [r.status for r in second] == ["ok", "ok"]
     finally:
         pool.close()
 
 
 def test_a_stalled_candidate_times_out_alone():
-    from genelang.evolve.backends import LocalPool
+    from genelang.evolve.backends import Backend, PoolExecutor
+    from genelang.evolve.evaluation import EvalRequest
     from tests.evolve_helpers import stall_on_seed_zero
-    pool = LocalPool({}, workers=2, timeout=1, run=stall_on_seed_zero, grace=8)
+    pool = Backend(PoolExecutor(2), stall_on_seed_zero, timeout=1, grace=8)
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
     try:
-        out = pool.map([(text, s) for s in (0, 1, 2, 3, 4)], lambda i, r: None)
-        assert out[0]["status"] == "failed" and "timed out" in out[0]["reason"]
-        assert [r["status"] for r in out[1:]] == ["ok"] * 4
+        out = pool.map([EvalRequest(text, s) for s in (0, 1, 2, 3, 4)], lambda i, r: None)
+        assert out[0].status == "failed" and "timed out" in out[0].reason
+        assert [r.status for r in out[1:]] == ["ok"] * 4
     finally:
         pool.close()

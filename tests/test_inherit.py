@@ -129,19 +129,19 @@ def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_on
     from genelang.evolve import backends
     from tests.test_evolve_search import final_population
 
-    real, calls = backends.evaluate_candidate, []
+    real, calls = backends.evaluate, []
 
-    def interrupted(text, spec, seed):
-        generation = int(spec["_inherit"]["out"].rsplit("-", 1)[1])
+    def interrupted(request):
+        generation = int(request.context.inherit.out.rsplit("-", 1)[1])
         calls.append(generation)
         if generation >= 1 and calls.count(generation) == 2:   # the second candidate of a later generation
             raise KeyboardInterrupt
-        return real(text, spec, seed)
+        return real(request)
 
-    monkeypatch.setattr(backends, "evaluate_candidate", interrupted)
+    monkeypatch.setattr(backends, "evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_search(_inherit_spec(tmp_path, "cut", 6, 0.3))
-    monkeypatch.setattr(backends, "evaluate_candidate", real)
+    monkeypatch.undo()
     db = sqlite3.connect(tmp_path / "cut" / "results.sqlite")
     done = db.execute("SELECT MAX(generation) FROM generations").fetchone()[0]
     started = db.execute("SELECT MAX(generation) FROM evaluations").fetchone()[0]
@@ -156,8 +156,8 @@ def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_on
 
 
 def test_a_worker_that_cannot_see_the_bank_fails_loudly(tmp_path):
-    from genelang.evolve.fitness import evaluate_candidate
-    spec = _inherit_spec(tmp_path, "remote").model_dump()
-    spec["_inherit"] = {"bank": str(tmp_path / "elsewhere" / "bank-0.pt"), "out": str(tmp_path / "gen-1")}
-    r = evaluate_candidate(A, spec, seed=0)
-    assert r["status"] == "failed" and "filesystem every worker shares" in r["reason"]
+    from genelang.evolve.evaluation import EvalContext, EvalRequest, WeightBankRef
+    from genelang.evolve.fitness import evaluate
+    bank = WeightBankRef(str(tmp_path / "elsewhere" / "bank-0.pt"), str(tmp_path / "gen-1"))
+    r = evaluate(EvalRequest(A, 0, _inherit_spec(tmp_path, "remote"), EvalContext(inherit=bank)))
+    assert r.status == "failed" and "filesystem every worker shares" in r.reason

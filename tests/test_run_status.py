@@ -91,11 +91,12 @@ def test_status_lists_failures_and_the_best_genome(tmp_path):
 POOL = """
 import sys
 sys.path.insert(0, {root!r})
-from genelang.evolve.backends import LocalPool
+from genelang.evolve.backends import Backend, PoolExecutor
+from genelang.evolve.evaluation import EvalRequest
 from tests.evolve_helpers import report_pid_then_sleep
 if __name__ == "__main__":   # spawned workers import this file
-    pool = LocalPool({{"_pids": sys.argv[1]}}, 2, None, run=report_pid_then_sleep)
-    pool.map([("a", 0), ("b", 0), ("c", 60), ("d", 60)], lambda i, r: None)
+    pool = Backend(PoolExecutor(2), report_pid_then_sleep)
+    pool.map([EvalRequest(sys.argv[1], s) for s in (0, 0, 60, 60)], lambda i, r: None)
 """
 
 

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out
+from genelang.cli._common import err, handle_errors, out
 
 
 class _RichProgress:
@@ -27,8 +27,8 @@ class _RichProgress:
     def generation(self, g: int, n: int) -> None:
         self.p.reset(self.ev, total=n, description=f"generation {g}", info="")
 
-    def evaluated(self, result: dict, cached: bool) -> None:
-        self.failures += (not cached) and result.get("status") != "ok"
+    def evaluated(self, result, cached: bool) -> None:
+        self.failures += (not cached) and result.status == "failed"
         self.p.advance(self.ev)
         self.p.update(self.ev, info=f"failures {self.failures}")
 
@@ -50,8 +50,8 @@ class _JsonProgress:
 
     def evaluated(self, result, cached):
         if not cached:
-            self._emit(event="evaluation", status=result.get("status"), fitness=result.get("fitness"),
-                       reason=result.get("reason"), seconds=result.get("seconds"))
+            self._emit(event="evaluation", status=result.status, fitness=result.fitness,
+                       reason=result.reason, seconds=result.seconds)
 
     def generation_done(self, g, best):
         self._emit(event="generation_done", generation=g, best=best)
@@ -65,13 +65,21 @@ class _JsonProgress:
               help="Run directory (overrides run.out).")
 @click.option("--quiet", is_flag=True, help="No progress display; print only the summary.")
 @click.option("--json", "as_json", is_flag=True, help="Progress and summary as JSON lines.")
-def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_json: bool) -> None:
+@click.option("--retry-failed", is_flag=True,
+              help="Evaluate again the candidates whose stored evaluation failed (after fixing their cause, "
+                   "e.g. the data); the search replays from generation 0, reusing every success.")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Torch threads per worker (default: the cores shared among the workers).")
+def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_json: bool,
+           retry_failed: bool, threads: int | None) -> None:
     """Run a search described by a YAML spec; rerun to resume after a kill.
 
     Every evaluation is stored in RUN_DIR/results.sqlite as soon as it
     finishes; rerunning the same spec continues from the last complete
     generation without evaluating anything twice. Outputs: best.gene,
-    pareto/*.gene, history.csv, fitness.png, pareto.png, spec.yaml.
+    pareto/*.gene, history.csv, fitness.png, pareto.png, spec.yaml. The best
+    is the successful candidate of highest fitness; other objectives form the
+    Pareto set beside it. Exits 1 if no candidate succeeded.
     """
     from genelang.errors import SpecError
     from genelang.evolve.search import run_search
@@ -82,33 +90,44 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         spec = load_spec(spec_file)
         if out_dir is not None:
             spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out_dir)})})
+        if threads is not None:
+            spec = spec.model_copy(update={"execution": spec.execution.model_copy(update={"threads": threads})})
         run_dir = spec.run_dir()
         if not resume and (run_dir / "results.sqlite").exists():
             raise SpecError.at("spec", f"{run_dir} already holds a run", str(run_dir),
                                hint="drop --fresh to resume it, or choose another run.out")
+        run = lambda progress=None: run_search(spec, progress=progress, retry_failed=retry_failed)  # noqa: E731
         if as_json:
-            result = run_search(spec, progress=_JsonProgress())
+            result = run(_JsonProgress())
         elif quiet:
-            result = run_search(spec)
+            result = run()
         else:
             out.print(f"run directory: {run_dir}  (rerun to resume; watch from elsewhere with "
                       f"`genelang status {run_dir} --watch`)", markup=False)
             cols = [TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
             with Progress(*cols, console=out, transient=False) as p:
-                result = run_search(spec, progress=_RichProgress(p, spec.strategy.population))
+                result = run(_RichProgress(p, spec.strategy.population))
     summary = {"run_dir": str(result.run_dir), "best_fitness": result.best_fitness,
-               "evaluations": result.evaluations, "failures": result.failures,
+               "best_genome": result.best_genome, "evaluations": result.evaluations,
+               "failures": result.failures, "reused_failures": result.reused_failures,
                "seconds": round(time.time() - t0, 1),
                "outputs": {k: str(v) for k, v in result.outputs.items()}}
     if as_json:
         print(json.dumps({"event": "done", **summary}))
-        return
-    out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
-              f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
-    out.print(f"run directory: {result.run_dir}")
-    if not quiet:
-        out.print(result.best_genome, markup=False)
+    else:
+        out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
+                  f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
+        out.print(f"run directory: {result.run_dir}")
+        if result.reused_failures and not retry_failed:
+            out.print(f"[yellow]note[/yellow]: {result.reused_failures} stored failure(s) were taken as they were; "
+                      "if their cause is gone, rerun with --retry-failed", markup=True)
+        if not quiet and result.best_genome:
+            out.print(result.best_genome, markup=False)
+    if result.best_fitness is None:
+        err.print("[red]error[/red]: no candidate succeeded; see the failure reasons with "
+                  f"`genelang status {result.run_dir}`")
+        raise SystemExit(1)
 
 
 @cli.group()

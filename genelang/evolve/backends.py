@@ -1,30 +1,125 @@
 """Where candidates are evaluated: in this process, a local process pool, or
-Ray. Each backend calls `on_result(index, result)` as soon as a candidate
-finishes (so it is stored at once) and returns the results in job order."""
+Ray. One scheduling loop (`Backend.map`) serves all three; an `Executor`
+says only how to start a request, wait, and cancel. The loop stores each
+result the moment it arrives (`on_result`) and returns results in request order.
+
+Guarantees, whatever the executor:
+- never more requests in flight than slots, so each candidate's clock is its own;
+- a candidate that overruns `timeout` (plus `grace` for a fresh worker's
+  imports) fails alone with "timed out"; the others go on;
+- a worker that dies fails only its own candidate. Where one death takes
+  every worker down (a process pool), the candidates in flight run again one
+  at a time, and only one that kills a worker on its own is recorded as failed.
+"""
 from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
-import socket
 import time
 from collections import deque
-from typing import Callable
+from typing import Any, Callable, Protocol
 
-from genelang.evolve.fitness import evaluate_candidate
+from genelang.evolve.evaluation import EvalRequest, EvalResult
+from genelang.evolve.fitness import evaluate
 
-Job = tuple[str, int]            # (genome text, seed)
-OnResult = Callable[[int, dict], None]
-
-
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+Run = Callable[[EvalRequest], EvalResult]     # a top-level function the workers import
+OnResult = Callable[[int, EvalResult], None]
 
 
-def _run(job: Job, spec: dict) -> dict:
-    out = evaluate_candidate(job[0], spec, job[1])
-    out["worker"] = _worker_name()
-    return out
+class Executor(Protocol):
+    slots: int
+    isolates_crashes: bool          # a dead worker loses only its own request
+
+    def submit(self, run: Run, request: EvalRequest) -> Any: ...
+    def wait(self, handles: list, timeout: float | None) -> list: ...
+    def result(self, handle) -> EvalResult: ...        # raises when the worker died
+    def cancel(self, handles: list) -> bool: ...       # True: every other request in flight was lost too
+    def reset(self) -> None: ...                       # after a crash that took every worker down
+    def close(self) -> None: ...
+
+
+class Backend:
+    def __init__(self, executor: Executor, run: Run = evaluate, timeout: float | None = None,
+                 grace: float = 30.0):
+        self.executor, self.run, self.timeout, self.grace = executor, run, timeout, grace
+
+    def map(self, requests: list[EvalRequest], on_result: OnResult) -> list[EvalResult]:
+        results: list[EvalResult | None] = [None] * len(requests)
+        queue = deque(range(len(requests)))
+        alone: set[int] = set()                 # suspects of a crash: run one at a time
+        flight: dict[Any, tuple[int, float]] = {}
+        limit = None if self.timeout is None else self.timeout + self.grace
+        ex = self.executor
+
+        def finish(i: int, result: EvalResult) -> None:
+            results[i] = result
+            on_result(i, result)
+
+        def requeue(indices) -> None:
+            queue.extendleft(sorted(indices, reverse=True))
+
+        while queue or flight:
+            while queue and len(flight) < ex.slots and not any(i in alone for i, _ in flight.values()):
+                if queue[0] in alone and flight:
+                    break
+                i = queue.popleft()
+                flight[ex.submit(self.run, requests[i])] = (i, time.monotonic())
+            crashed: list[int] = []
+            for h in ex.wait(list(flight), None if limit is None else 1.0):
+                i, _ = flight.pop(h)
+                try:
+                    finish(i, ex.result(h))
+                except Exception as err:   # the worker died under it
+                    if ex.isolates_crashes or i in alone:
+                        finish(i, EvalResult.failed(f"worker died: {type(err).__name__}: {err}"))
+                    else:
+                        crashed.append(i)
+            if crashed:   # every worker went down: everything in flight is a suspect
+                crashed += [i for i, _ in flight.values()]
+                flight.clear()
+                ex.reset()
+                alone.update(crashed)
+                requeue(crashed)
+                continue
+            now = time.monotonic()
+            late = [h for h, (_, t0) in flight.items() if limit is not None and now - t0 > limit]
+            if late:
+                for h in late:
+                    finish(flight.pop(h)[0], EvalResult.failed(f"timed out after {self.timeout:g} s"))
+                if ex.cancel(late):
+                    requeue(i for i, _ in flight.values())
+                    flight.clear()
+        return results  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.executor.close()
+
+
+class InProcessExecutor:
+    """Runs each request at submit, in this process (no timeout, no isolation:
+    for notebooks, tests and debugging)."""
+    slots, isolates_crashes = 1, True
+
+    def submit(self, run: Run, request: EvalRequest) -> cf.Future:
+        f: cf.Future = cf.Future()
+        f.set_result(run(request))
+        return f
+
+    def wait(self, handles, timeout):
+        return handles
+
+    def result(self, handle):
+        return handle.result()
+
+    def cancel(self, handles):
+        return False
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
 
 
 def _exit_with_parent(parent: int, every: float = 1.0) -> None:
@@ -42,116 +137,53 @@ def _exit_with_parent(parent: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-class InProcess:
-    def __init__(self, spec: dict):
-        self.spec = dict(spec, _threads=0)
+class PoolExecutor:
+    """Spawned worker processes (safe with torch's thread pools). One dead
+    worker breaks the whole pool, and a stuck one can only be stopped by
+    killing the pool."""
+    isolates_crashes = False
 
-    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
-        results = []
-        for i, job in enumerate(jobs):
-            r = _run(job, self.spec)
-            on_result(i, r)
-            results.append(r)
-        return results
-
-    def close(self) -> None:
-        pass
-
-
-class LocalPool:
-    """A pool of worker processes (spawned: safe with torch's thread pools),
-    one torch thread each, never given more candidates than it has workers,
-    so every candidate in flight is running and its clock is its own.
-
-    A candidate that overruns `timeout` (plus `grace` for a fresh worker's
-    imports) is recorded as failed and the pool replaced; the others in flight
-    start again on the new pool. When a worker dies (a native crash, out of
-    memory) the pool cannot say whose candidate killed it, so each candidate
-    that was in flight runs again alone: only one that kills a worker on its
-    own is recorded as failed."""
-
-    def __init__(self, spec: dict, workers: int, timeout: float | None, run: Callable = _run,
-                 grace: float = 30.0):
-        self.spec, self.workers, self.timeout, self.grace = dict(spec, _threads=1), workers, timeout, grace
-        self.run = run   # a top-level function (job, spec) -> result; the workers import it
+    def __init__(self, workers: int):
+        self.slots = workers
         self.pool = self._new_pool()
 
     def _new_pool(self):
-        return cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+        return cf.ProcessPoolExecutor(self.slots, mp_context=mp.get_context("spawn"),
                                       initializer=_exit_with_parent, initargs=(os.getpid(),))
 
-    def _submit(self, job: Job) -> cf.Future:
+    def submit(self, run, request):
         try:
-            return self.pool.submit(self.run, job, self.spec)
+            return self.pool.submit(run, request)
         except cf.process.BrokenProcessPool:   # a worker died after the last batch
-            self._kill()
-            return self.pool.submit(self.run, job, self.spec)
+            self.reset()
+            return self.pool.submit(run, request)
 
-    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
-        results: list[dict | None] = [None] * len(jobs)
-        queue = deque(range(len(jobs)))
-        alone: set[int] = set()                        # suspects of a crash: run one at a time
-        flight: dict[cf.Future, tuple[int, float]] = {}
-        limit = None if self.timeout is None else self.timeout + self.grace
+    def wait(self, handles, timeout):
+        return list(cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0])
 
-        def finish(i: int, result: dict) -> None:
-            results[i] = result
-            on_result(i, result)
+    def result(self, handle):
+        return handle.result()
 
-        while queue or flight:
-            while queue and len(flight) < self.workers and not any(i in alone for i, _ in flight.values()):
-                if queue[0] in alone and flight:
-                    break
-                i = queue.popleft()
-                flight[self._submit(jobs[i])] = (i, time.monotonic())
-            done, _ = cf.wait(flight, timeout=None if limit is None else 1.0, return_when=cf.FIRST_COMPLETED)
-            crashed: list[int] = []
-            for f in done:
-                i, _ = flight.pop(f)
-                try:
-                    finish(i, f.result())
-                except Exception as err:   # the worker process died
-                    if i in alone:
-                        finish(i, {"status": "failed", "fitness": None,
-                                   "reason": f"worker died: {type(err).__name__}: {err}"[:500]})
-                    else:
-                        crashed.append(i)
-            if crashed:   # the pool is unusable: everything in flight is a suspect
-                crashed += [i for i, _ in flight.values()]
-                flight.clear()
-                self._kill()
-                alone.update(crashed)
-                queue.extendleft(sorted(crashed, reverse=True))
-                continue
-            now = time.monotonic()
-            late = [f for f, (_, t0) in flight.items() if limit is not None and now - t0 > limit]
-            if late:
-                for f in late:
-                    finish(flight.pop(f)[0], {"status": "failed", "fitness": None,
-                                              "reason": f"timed out after {self.timeout:g} s", "worker": "pool"})
-                queue.extendleft(sorted((i for i, _ in flight.values()), reverse=True))
-                flight.clear()
-                self._kill()
-        return results  # type: ignore[return-value]
+    def cancel(self, handles):
+        self.reset()
+        return True
 
-    def _kill(self) -> None:
+    def reset(self):
         for p in list(getattr(self.pool, "_processes", {}).values()):
             p.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._new_pool()
 
-    def close(self) -> None:
+    def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class RayBackend:
-    """Candidates as Ray tasks, at most `slots` in flight (the workers asked
-    for, or the cluster's CPUs), so each task's clock starts when it can run:
-    one that overruns `timeout` plus `grace` is cancelled and recorded as
-    failed while the others go on."""
+class RayExecutor:
+    """Ray tasks, at most `slots` in flight (the workers asked for, or the
+    cluster's CPUs); a task is cancelled alone, a dead one fails alone."""
+    isolates_crashes = True
 
-    def __init__(self, spec: dict, address: str | None, timeout: float | None, workers: int,
-                 run: Callable = _run, grace: float = 30.0):
+    def __init__(self, address: str | None, workers: int):
         try:
             import ray
         except ImportError:
@@ -162,49 +194,49 @@ class RayBackend:
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers or 1)}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-        self.remote = ray.remote(num_cpus=1)(run)
-        self.spec, self.timeout, self.grace = dict(spec, _threads=1), timeout, grace
         self.slots = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._remote: dict[Run, Any] = {}
 
-    def map(self, jobs: list[Job], on_result: OnResult) -> list[dict]:
-        results: list[dict | None] = [None] * len(jobs)
-        queue = deque(range(len(jobs)))
-        flight: dict = {}                     # object ref -> (job index, submitted at)
-        limit = None if self.timeout is None else self.timeout + self.grace
+    def submit(self, run, request):
+        if run not in self._remote:
+            self._remote[run] = self.ray.remote(num_cpus=1)(run)
+        return self._remote[run].remote(request)
 
-        def finish(i: int, result: dict) -> None:
-            results[i] = result
-            on_result(i, result)
+    def wait(self, handles, timeout):
+        return self.ray.wait(handles, num_returns=1, timeout=timeout)[0]
 
-        while queue or flight:
-            while queue and len(flight) < self.slots:
-                i = queue.popleft()
-                flight[self.remote.remote(jobs[i], self.spec)] = (i, time.monotonic())
-            done, _ = self.ray.wait(list(flight), num_returns=1, timeout=None if limit is None else 1.0)
-            for ref in done:
-                i, _ = flight.pop(ref)
-                try:
-                    finish(i, self.ray.get(ref))
-                except Exception as err:   # the task or its worker died
-                    finish(i, {"status": "failed", "fitness": None, "reason": f"ray: {err}"[:500]})
-            now = time.monotonic()
-            for ref, (i, t0) in list(flight.items()):
-                if limit is not None and now - t0 > limit:
-                    self.ray.cancel(ref, force=True)
-                    del flight[ref]
-                    finish(i, {"status": "failed", "fitness": None,
-                               "reason": f"timed out after {self.timeout:g} s", "worker": "ray"})
-        return results  # type: ignore[return-value]
+    def result(self, handle):
+        return self.ray.get(handle)
 
-    def close(self) -> None:
+    def cancel(self, handles):
+        for h in handles:
+            self.ray.cancel(h, force=True)
+        return False
+
+    def reset(self):
+        pass
+
+    def close(self):
         pass
 
 
-def make_backend(spec) -> InProcess | LocalPool | RayBackend:
-    data = spec.model_dump()
+def make_backend(spec, run: Run | None = None) -> Backend:
     ex = spec.execution
     if ex.backend == "ray":
-        return RayBackend(data, ex.address, spec.fitness.timeout, ex.workers)
-    if ex.workers <= 0:
-        return InProcess(data)
-    return LocalPool(data, ex.workers, spec.fitness.timeout)
+        executor: Executor = RayExecutor(ex.address, ex.workers)
+    elif ex.workers <= 0:
+        executor = InProcessExecutor()
+    else:
+        executor = PoolExecutor(ex.workers)
+    return Backend(executor, run or evaluate, spec.fitness.timeout)
+
+
+def worker_threads(spec) -> int:
+    """Torch threads per worker: the spec's, else the cores shared among the workers
+    (0 in this process: torch's own default)."""
+    ex = spec.execution
+    if ex.threads:
+        return ex.threads
+    if ex.backend == "local" and ex.workers <= 0:
+        return 0
+    return max(1, (os.cpu_count() or 1) // max(1, ex.workers or 1))

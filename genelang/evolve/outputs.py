@@ -1,68 +1,61 @@
 """What a finished (or resumed) search leaves in its run directory: best.gene,
-pareto/*.gene, history.csv and plots."""
+pareto/*.gene, history.csv (every evaluation, with its genome text) and plots."""
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import statistics
 from pathlib import Path
 
+from genelang.atomic import atomic_write
+from genelang.evolve import best as best_of
 from genelang.evolve.selection import non_dominated_fronts
+from genelang.evolve.store import Evaluation
+
+HISTORY_COLUMNS = ["id", "generation", "candidate", "phenotype", "status", "reason", "fitness",
+                   "params", "macs", "seconds", "worker", "genome"]
+
+
+def history_csv(rows: list[Evaluation]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(HISTORY_COLUMNS)
+    for r in rows:
+        w.writerow([r.id, r.generation, r.candidate, r.phenotype, r.status, r.reason or "", r.fitness,
+                    r.metrics.get("params"), r.metrics.get("macs"), r.seconds, r.worker, r.genome])
+    return buf.getvalue()
 
 
 def write_outputs(search) -> dict[str, Path]:
     d: Path = search.run_dir
     rows = search.store.evaluations()
-    out: dict[str, Path] = {}
-    out["history"] = d / "history.csv"
-    with open(out["history"], "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "generation", "candidate", "phenotype", "status", "reason", "fitness",
-                    "params", "seconds", "worker"])
-        for r in rows:
-            metrics = json.loads(r["metrics"] or "{}")
-            w.writerow([r["id"], r["generation"], r["candidate"], r["phenotype"], r["status"],
-                        r["reason"] or "", r["fitness"], metrics.get("params"), r["seconds"], r["worker"]])
-    ok = [r for r in rows if r["status"] == "ok" and r["fitness"] is not None]
-    if ok:
-        objs = [tuple(json.loads(r["objectives"])) for r in ok]
-        best = max(range(len(ok)), key=lambda i: (objs[i], -i))
-        out["best"] = d / "best.gene"
-        _write_gene(out["best"], ok[best]["genome"],
-                    f"# best of run {search.spec.run.name}: fitness {ok[best]['fitness']:.6g}\n")
+    name, objectives = search.spec.run.name, search.spec.fitness.objectives
+    out: dict[str, Path] = {"history": atomic_write(d / "history.csv", history_csv(rows))}
+    top = best_of.best(rows)
+    if top is not None:
+        out["best"] = atomic_write(d / "best.gene", f"# best of run {name}: fitness {top.fitness:.6g}\n" + top.genome)
         pareto = d / "pareto"
         pareto.mkdir(exist_ok=True)
         for old in pareto.glob("*.gene"):
             old.unlink()
-        seen = set()
-        for rank, i in enumerate(sorted(non_dominated_fronts(objs)[0], key=lambda i: objs[i], reverse=True)):
-            if ok[i]["phenotype"] in seen:
-                continue
-            seen.add(ok[i]["phenotype"])
-            _write_gene(pareto / f"{rank:03d}.gene", ok[i]["genome"],
-                        f"# Pareto front of run {search.spec.run.name}: objectives "
-                        f"{dict(zip(search.spec.fitness.objectives, objs[i]))}\n")
+        for rank, e in enumerate(best_of.pareto(rows)):
+            atomic_write(pareto / f"{rank:03d}.gene", f"# Pareto front of run {name}: objectives "
+                         f"{dict(zip(objectives, e.objectives or ()))}\n" + e.genome)
         out["pareto"] = pareto
     out.update(_plots(d, rows, search.spec))
     return out
 
 
-def _write_gene(path: Path, text: str, header: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(header + text)
-    tmp.replace(path)
-
-
-def _plots(d: Path, rows: list[dict], spec) -> dict[str, Path]:
+def _plots(d: Path, rows: list[Evaluation], spec) -> dict[str, Path]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     gens: dict[int, list[float]] = {}
     for r in rows:
-        if r["status"] == "ok" and r["fitness"] is not None:
-            gens.setdefault(r["generation"], []).append(r["fitness"])
+        if r.ok:
+            gens.setdefault(r.generation, []).append(r.fitness)
     if not gens:
         return {}
     xs = sorted(gens)
@@ -80,8 +73,7 @@ def _plots(d: Path, rows: list[dict], spec) -> dict[str, Path]:
     out = {"fitness_plot": d / "fitness.png"}
     fig.savefig(out["fitness_plot"], dpi=100)
     plt.close(fig)
-    pts = [(json.loads(r["metrics"] or "{}").get("params"), r["fitness"]) for r in rows
-           if r["status"] == "ok" and r["fitness"] is not None]
+    pts = [(r.metrics.get("params"), r.fitness) for r in rows if r.ok]
     pts = [p for p in pts if p[0] is not None]
     if pts:
         fig, ax = plt.subplots(figsize=(6, 4))

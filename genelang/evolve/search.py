@@ -15,16 +15,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
-import yaml
-
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
-from genelang.errors import SpecError
-from genelang.evolve.backends import make_backend
+from genelang.evolve import best as best_of
+from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, worker_threads
+from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, WeightBankRef
+from genelang.evolve.identity import check_same_search
 from genelang.evolve.runlock import RunLock
 from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
-from genelang.evolve.strategies import Member, best_first, make_strategy
+from genelang.evolve.strategies import Member, make_strategy
 from genelang.evolve.template import Template
 from genelang.evolve.weights import WeightBanks
 
@@ -32,7 +32,7 @@ from genelang.evolve.weights import WeightBanks
 class Progress(Protocol):
     def start(self, total_generations: int, first: int) -> None: ...
     def generation(self, g: int, n_new: int) -> None: ...
-    def evaluated(self, result: dict, cached: bool) -> None: ...
+    def evaluated(self, result: EvalResult | None, cached: bool) -> None: ...
     def generation_done(self, g: int, best: float | None) -> None: ...
 
 
@@ -47,11 +47,12 @@ class _Silent:
 class SearchResult:
     run_dir: Path
     population: list[Member]
-    best_genome: str
+    best_genome: str | None          # the fittest successful evaluation of the run (evolve/best.py)
     best_fitness: float | None
     evaluations: int
     failures: int
     generations: int
+    reused_failures: int = 0         # stored failures this run took as they were (see retry_failed)
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
@@ -59,23 +60,31 @@ def candidate_seed(run_seed: int, phenotype: str) -> int:
     return int(hashlib.sha256(f"{run_seed}:{phenotype}".encode()).hexdigest()[:8], 16)
 
 
-def objectives(spec: Spec, result: dict) -> tuple[float, ...]:
-    ok = result.get("status") == "ok" and result.get("fitness") is not None
-    params = (result.get("metrics") or {}).get("params")
+def objectives(spec: Spec, result: EvalResult) -> tuple[float, ...]:
+    params = result.metrics.get("params")
     vec = []
     for o in spec.fitness.objectives:
-        if not ok:
+        if not result.ok or (o != "fitness" and params is None):
             vec.append(-math.inf)
         elif o == "fitness":
-            vec.append(float(result["fitness"]))
+            vec.append(float(result.fitness))
         else:
             vec.append(-float(params) if o == "-params" else float(params))
     return tuple(vec)
 
 
+def _injected(fn: Callable) -> Callable[[EvalRequest], EvalResult]:
+    def run(request: EvalRequest) -> EvalResult:
+        try:
+            return EvalResult.coerce(fn(request.genome, request.seed))
+        except Exception as err:   # the user's function failing is that candidate's failure
+            return EvalResult.failed(f"{type(err).__name__}: {err}")
+    return run
+
+
 class Search:
     def __init__(self, spec: Spec, run_dir: Path, progress: Progress | None = None,
-                 evaluate: Callable | None = None):
+                 evaluate: Callable | None = None, retry_failed: bool = False):
         self.spec, self.run_dir = spec, run_dir
         self.lock = RunLock(run_dir)
         try:
@@ -83,28 +92,20 @@ class Search:
             self.template = Template.from_spec(spec.space, name=spec.run.name.replace("-", "_"))
             self.strategy = make_strategy(spec, self.template)
             self.store = Store(run_dir / "results.sqlite")
-            self._check_same_run()
-            self.cache = self.store.cached()
-            self.backend = make_backend(spec) if evaluate is None else _Injected(evaluate)
+            check_same_search(self.store, spec, run_dir)
+            stored = self.store.latest(retry_failed=retry_failed)
+            self.cache = {ph: (e.result(), tuple(e.objectives or ())) for ph, e in stored.items()}
+            self.reused_failures = sum(1 for r, _ in self.cache.values() if r.status == "failed")
+            self.retry = retry_failed and any(e.status == "failed" for e in self.store.evaluations())
+            self.backend: Backend = (make_backend(spec) if evaluate is None
+                                     else Backend(InProcessExecutor(), _injected(evaluate)))
         except BaseException:
             self.lock.release()
             raise
-        self.n_eval = len(self.store.evaluations())
-        self.n_fail = sum(1 for r in self.cache.values() if r["status"] != "ok")
+        self.context = EvalContext(threads=worker_threads(spec))
+        counts = self.store.counts()
+        self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
         self.weights = WeightBanks(run_dir / "weights")
-
-    def _check_same_run(self) -> None:
-        """A run directory belongs to one search: rerunning the same spec resumes it;
-        a different spec must not mix its results in."""
-        current = yaml.safe_dump(self.spec.model_dump(), sort_keys=True)
-        stored = self.store.get_meta("spec")
-        if stored is None:
-            self.store.set_meta("spec", current)
-        elif stored != current:
-            raise SpecError.at("spec", f"run directory {self.run_dir} holds a different search",
-                               str(self.run_dir / "spec.yaml"),
-                               hint="set run.out (or run.name) to a new directory, or restore the spec")
-        (self.run_dir / "spec.yaml").write_text(current)
 
     def text(self, m: Member) -> str:
         return format_genome(self.template.genome(m.lists()))
@@ -114,42 +115,52 @@ class Search:
         genomes = [self.template.genome(m.lists()) for m in members]
         phen = [phenotype_hash(g) for g in genomes]
         texts = [format_genome(g) for g in genomes]
-        todo = [i for i, p in enumerate(phen) if p not in self.cache]
-        todo = [i for k, i in enumerate(todo) if phen[i] not in {phen[j] for j in todo[:k]}]
+        first_of: dict[str, int] = {}
+        for i, p in enumerate(phen):
+            if p not in self.cache:
+                first_of.setdefault(p, i)
+        todo = list(first_of.values())
         for i in range(len(members)):
             if i not in todo:
-                self.progress.evaluated(self.cache.get(phen[i], {}), True)
+                self.progress.evaluated(self.cache[phen[i]][0] if phen[i] in self.cache else None, True)
 
-        def store(k: int, result: dict) -> None:
+        def store(k: int, result: EvalResult) -> None:
             i = todo[k]
-            self.cache[phen[i]] = dict(result, objectives=list(objectives(self.spec, result)))
-            self.store.add_evaluation(generation, i, phen[i], texts[i], result,
-                                      list(objectives(self.spec, result)))
+            objs = objectives(self.spec, result)
+            self.cache[phen[i]] = (result, objs)
+            self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
             self.n_eval += 1
-            self.n_fail += result.get("status") != "ok"
+            self.n_fail += result.status == "failed"
             self.progress.evaluated(result, False)
 
-        jobs = [(texts[i], candidate_seed(self.spec.run.seed, phen[i])) for i in todo]
+        context = self.context
         if self.spec.fitness.inherit_weights:
-            self.backend.spec = dict(self.backend.spec, _inherit=self.weights.context(generation))
-        if jobs:
-            self.backend.map(jobs, store)
+            context = replace(context, inherit=WeightBankRef(**self.weights.context(generation)))
+        requests = [EvalRequest(texts[i], candidate_seed(self.spec.run.seed, phen[i]), self.spec, context)
+                    for i in todo]
+        if requests:
+            self.backend.map(requests, store)
         if self.spec.fitness.inherit_weights:
             self.weights.update(generation, phen)
-        return [replace(m, objectives=tuple(self.cache[p]["objectives"])) for m, p in zip(members, phen)]
+        return [replace(m, objectives=self.cache[p][1]) for m, p in zip(members, phen)]
 
     def _restore(self, generation: int) -> list[Member]:
+        from genelang.compiler import load_text
         members = []
         for text, ph, age in self.store.population(generation):
-            from genelang.compiler import load_text
             genome = load_text(text, "<stored population>").genomes[0]
             m = Member.of(self.template.symbols(genome), age)
-            members.append(replace(m, objectives=tuple(self.cache[ph]["objectives"])))
+            objs = self.cache[ph][1] if ph in self.cache else None   # None: retried, evaluated anew
+            members.append(replace(m, objectives=objs))
+        if any(m.objectives is None for m in members):
+            members = self.evaluate(members, generation)
         return members
 
     def run(self) -> SearchResult:
         s = self.spec.strategy
-        last = self.store.last_generation()
+        # retrying failures replays the search from generation 0: the retried
+        # candidates change what the later generations breed from
+        last = None if self.retry else self.store.last_generation()
         first = 0 if last is None else last + 1
         self.progress.start(s.generations, first)
         try:
@@ -169,14 +180,13 @@ class Search:
                 self._save(g, pop)
             from genelang.evolve.outputs import write_outputs
             outputs = write_outputs(self)
+            top = best_of.best(self.store.evaluations())
         finally:
             self.backend.close()
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
-        best = best_first(pop)[0]
-        fit = self.cache[phenotype_hash(self.template.genome(best.lists()))].get("fitness")
-        return SearchResult(self.run_dir, pop, self.text(best), fit, self.n_eval, self.n_fail,
-                            s.generations, outputs)
+        return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
+                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs)
 
     def _save(self, g: int, pop: list[Member]) -> None:
         rows = []
@@ -184,35 +194,23 @@ class Search:
             genome = self.template.genome(m.lists())
             rows.append((format_genome(genome), phenotype_hash(genome), m.age))
         self.store.save_population(g, rows)
-        best = best_first(pop)[0].objectives
-        self.progress.generation_done(g, best[0] if best and math.isfinite(best[0]) else None)
-
-
-class _Injected:
-    """A fitness function given in Python (tests, notebooks), run in this process."""
-
-    def __init__(self, fn: Callable):
-        self.fn, self.spec = fn, {}
-
-    def map(self, jobs, on_result):
-        out = []
-        for k, (text, seed) in enumerate(jobs):
-            try:
-                r = self.fn(text, seed)
-            except Exception as err:
-                r = {"status": "failed", "fitness": None, "reason": f"{type(err).__name__}: {err}"}
-            r.setdefault("status", "ok")
-            on_result(k, r)
-            out.append(r)
-        return out
-
-    def close(self):
-        pass
+        fits = [r.fitness for r, _ in self.cache.values() if r.ok]
+        self.progress.generation_done(g, max(fits) if fits else None)
 
 
 def run_search(spec: Spec, *, base_dir: Path | None = None, progress: Progress | None = None,
-               evaluate: Callable | None = None) -> SearchResult:
+               evaluate: Callable | None = None, retry_failed: bool = False,
+               preflight: bool = True) -> SearchResult:
     """Run (or resume) the search a spec describes. Returns the final population
-    and the best genome; everything is also in the run directory."""
+    and the run's best genome; everything is also in the run directory.
+
+    `evaluate(genome_text, seed) -> EvalResult | dict` replaces the spec's
+    estimator (notebooks, tests). `retry_failed` evaluates again the candidates
+    whose stored evaluation failed. Before a new run writes anything, a
+    preflight builds one candidate, loads the task's data and runs one batch:
+    a spec that cannot work fails there, with its spec path."""
     run_dir = spec.run_dir(base_dir)
-    return Search(spec, run_dir, progress, evaluate).run()
+    if preflight and evaluate is None and not (run_dir / "results.sqlite").exists():
+        from genelang.evolve.preflight import preflight as check
+        check(spec)
+    return Search(spec, run_dir, progress, evaluate, retry_failed).run()

@@ -2,7 +2,6 @@
 is safe while the search runs: `genelang status RUN_DIR --watch`)."""
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections import Counter
@@ -12,7 +11,9 @@ from pathlib import Path
 import yaml
 
 from genelang.errors import SpecError
+from genelang.evolve.best import ranked
 from genelang.evolve.runlock import holder
+from genelang.evolve.store import Store
 
 
 @dataclass
@@ -33,43 +34,31 @@ class RunStatus:
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)
 
 
-def _connect(db: Path) -> sqlite3.Connection:
-    # Only reads, so no lock the search could wait for. Not `mode=ro`: a
-    # read-only connection to a WAL database leaves -wal/-shm files behind,
-    # while this one, closed last, cleans them up like the search does.
-    return sqlite3.connect(str(db), timeout=10)
+def open_run(run_dir: Path) -> Store:
+    """A reader of a run directory's results (refused, located, if it is none)."""
+    db = run_dir / "results.sqlite"
+    if not db.exists():
+        raise SpecError.at("io", "not a run directory (no results.sqlite)", str(run_dir),
+                           hint="give the directory a search writes to (run.out, or runs/<run.name>)")
+    try:
+        return Store.open_read(db)
+    except sqlite3.DatabaseError as err:
+        raise SpecError.at("io", f"cannot read results.sqlite ({err})", str(db)) from None
 
 
 def run_status(run_dir: Path, top: int = 5) -> RunStatus:
-    db_path = run_dir / "results.sqlite"
-    if not db_path.exists():
-        raise SpecError.at("io", "not a run directory (no results.sqlite)", str(run_dir),
-                           hint="give the directory a search writes to (run.out, or runs/<run.name>)")
-    db = _connect(db_path)
     try:
-        spec_text = (db.execute("SELECT value FROM meta WHERE key = 'spec'").fetchone() or [None])[0]
-        spec = yaml.safe_load(spec_text) if spec_text else {}
-        done = db.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
-        counts = dict(db.execute("SELECT status, COUNT(*) FROM evaluations GROUP BY status").fetchall())
-        secs, last = db.execute("SELECT AVG(seconds), MAX(created) FROM evaluations").fetchone()
-        rows = db.execute("SELECT generation, phenotype, genome, fitness, metrics FROM evaluations"
-                          " WHERE status = 'ok' AND fitness IS NOT NULL ORDER BY fitness DESC, id").fetchall()
-        reasons = [r[0] for r in db.execute("SELECT reason FROM evaluations WHERE status != 'ok'")]
+        with open_run(run_dir) as store:
+            spec = yaml.safe_load(store.get_meta("spec") or "") or {}
+            done, counts = store.generations_done(), store.counts()
+            secs, last = store.timing()
+            rows, reasons = store.evaluations(ok_only=True), store.failure_reasons()
     except sqlite3.DatabaseError as err:
-        raise SpecError.at("io", f"cannot read results.sqlite ({err})", str(db_path)) from None
-    finally:
-        db.close()
-    best_rows, seen = [], set()
-    for g, ph, genome, fit, metrics in rows:
-        if ph in seen:
-            continue
-        seen.add(ph)
-        best_rows.append({"fitness": fit, "generation": g, "phenotype": ph,
-                          "params": json.loads(metrics or "{}").get("params"), "genome": genome})
-        if len(best_rows) == top:
-            break
+        raise SpecError.at("io", f"cannot read results.sqlite ({err})", str(run_dir / "results.sqlite")) from None
+    best_rows = [{"fitness": e.fitness, "generation": e.generation, "phenotype": e.phenotype,
+                  "params": e.metrics.get("params"), "genome": e.genome} for e in ranked(rows)[:top]]
     # failures grouped by the first line of their reason
-    grouped = Counter((r or "unknown").splitlines()[0][:120] for r in reasons)
+    grouped = Counter(r.splitlines()[0][:120] if r else "unknown" for r in reasons)
     return RunStatus(
         run_dir=str(run_dir), name=(spec.get("run") or {}).get("name", run_dir.name),
         running_pid=holder(run_dir), generations_done=done,

@@ -1,13 +1,17 @@
-"""The results database (SQLite, one file per run). Every evaluation is a row
-committed as soon as it finishes (WAL mode), so a killed run loses nothing it
-finished; populations are stored per generation, so a run resumes from the
-last complete one."""
+"""The results database (SQLite, one file per run), and the only module that
+knows its schema. Every evaluation is a row committed as soon as it finishes
+(WAL mode), so a killed run loses nothing it finished; populations are stored
+per generation, so a run resumes from the last complete one. `Store.open_read`
+gives a reader (`genelang status`, `load_run`) that is safe beside a running search."""
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from genelang.evolve.evaluation import EvalResult
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,19 +42,69 @@ CREATE TABLE IF NOT EXISTS population (
 CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, completed REAL NOT NULL);
 """
 
+COLUMNS = ["id", "generation", "candidate", "phenotype", "genome", "status", "reason", "fitness",
+           "objectives", "metrics", "seconds", "worker", "created"]
+
+
+@dataclass
+class Evaluation:
+    """One stored evaluation."""
+    id: int
+    generation: int
+    candidate: int
+    phenotype: str
+    genome: str
+    status: str
+    reason: str | None
+    fitness: float | None
+    objectives: list[float] | None
+    metrics: dict
+    seconds: float | None
+    worker: str | None
+    created: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.fitness is not None
+
+    def result(self) -> EvalResult:
+        return EvalResult(self.status, self.fitness, self.reason, self.metrics, self.seconds, self.worker)  # type: ignore[arg-type]
+
+
+def _evaluation(row) -> Evaluation:
+    d = dict(zip(COLUMNS, row))
+    d["objectives"] = json.loads(d["objectives"]) if d["objectives"] else None
+    d["metrics"] = json.loads(d["metrics"] or "{}")
+    return Evaluation(**d)
+
 
 class Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, create: bool = True):
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(str(path), timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self.db.commit()
+        if create:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            self.db.commit()
+
+    @classmethod
+    def open_read(cls, path: Path) -> "Store":
+        """A reader that changes nothing. Not SQLite's `mode=ro`: a read-only
+        connection to a WAL database leaves -wal/-shm files behind, while this
+        one, closed last, cleans them up like the search does."""
+        return cls(path, create=False)
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # meta
     def get_meta(self, key: str) -> str | None:
@@ -63,33 +117,41 @@ class Store:
 
     # evaluations
     def add_evaluation(self, generation: int, candidate: int, phenotype: str, genome: str,
-                       result: dict, objectives: list[float] | None) -> None:
+                       result: EvalResult, objectives: list[float] | None) -> None:
         with self.db:
             self.db.execute(
-                "INSERT INTO evaluations (generation, candidate, phenotype, genome, status, reason,"
-                " fitness, objectives, metrics, seconds, worker, created)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (generation, candidate, phenotype, genome, result.get("status", "ok"), result.get("reason"),
-                 result.get("fitness"), json.dumps(objectives), json.dumps(result.get("metrics", {})),
-                 result.get("seconds"), result.get("worker"), time.time()))
+                f"INSERT INTO evaluations ({', '.join(COLUMNS[1:])}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (generation, candidate, phenotype, genome, result.status, result.reason, result.fitness,
+                 json.dumps(objectives), json.dumps(result.metrics), result.seconds, result.worker, time.time()))
 
-    def cached(self) -> dict[str, dict]:
-        """The first stored result of each phenotype."""
-        out: dict[str, dict] = {}
-        for row in self.db.execute(
-                "SELECT phenotype, status, reason, fitness, objectives, metrics, seconds FROM evaluations ORDER BY id"):
-            ph = row[0]
-            if ph not in out:
-                out[ph] = {"status": row[1], "reason": row[2], "fitness": row[3],
-                           "objectives": json.loads(row[4]) if row[4] else None,
-                           "metrics": json.loads(row[5] or "{}"), "seconds": row[6]}
+    def evaluations(self, *, ok_only: bool = False) -> list[Evaluation]:
+        where = " WHERE status = 'ok' AND fitness IS NOT NULL" if ok_only else ""
+        return [_evaluation(r) for r in self.db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM evaluations{where} ORDER BY id")]
+
+    def latest(self, *, retry_failed: bool = False) -> dict[str, Evaluation]:
+        """The result a search reuses for each phenotype: its first evaluation,
+        or, with `retry_failed`, its latest, failures left out (so they run again)."""
+        out: dict[str, Evaluation] = {}
+        for e in self.evaluations():
+            if retry_failed:
+                if e.status == "failed":
+                    out.pop(e.phenotype, None)
+                else:
+                    out[e.phenotype] = e
+            else:
+                out.setdefault(e.phenotype, e)
         return out
 
-    def evaluations(self) -> list[dict]:
-        cols = ["id", "generation", "candidate", "phenotype", "genome", "status", "reason", "fitness",
-                "objectives", "metrics", "seconds", "worker", "created"]
-        rows = self.db.execute(f"SELECT {', '.join(cols)} FROM evaluations ORDER BY id").fetchall()
-        return [dict(zip(cols, r)) for r in rows]
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT status, COUNT(*) FROM evaluations GROUP BY status").fetchall())
+
+    def timing(self) -> tuple[float | None, float | None]:
+        """Mean seconds per evaluation and when the last one finished."""
+        return self.db.execute("SELECT AVG(seconds), MAX(created) FROM evaluations").fetchone()
+
+    def failure_reasons(self) -> list[str]:
+        return [r or "unknown" for (r,) in self.db.execute("SELECT reason FROM evaluations WHERE status != 'ok'")]
 
     # populations
     def save_population(self, generation: int, members: list[tuple[str, str, int]]) -> None:
@@ -104,6 +166,14 @@ class Store:
         row = self.db.execute("SELECT MAX(generation) FROM generations").fetchone()
         return row[0]
 
+    def generations_done(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+
     def population(self, generation: int) -> list[tuple[str, str, int]]:
         return [tuple(r) for r in self.db.execute(
             "SELECT genome, phenotype, age FROM population WHERE generation = ? ORDER BY slot", (generation,))]
+
+    def populations(self) -> list[tuple[int, int, str, str, int]]:
+        """(generation, slot, genome, phenotype, age) of every stored population."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT generation, slot, genome, phenotype, age FROM population ORDER BY generation, slot")]

@@ -1,8 +1,12 @@
 """Search strategies over the same space, so results are comparable:
 `gep` (GEP with elitism and tournament/roulette selection), `random` (the
 baseline every NAS method must beat) and `regularized-evolution` (aging
-evolution, Real et al. 2019). Each proposes children from a population and
-then merges the evaluated children into the next population."""
+evolution, Real et al. 2019).
+
+A strategy is a registry entry with one small interface (`Strategy`): the
+first population, children proposed from a population, and the next
+population once the children are evaluated. Add one from any module with
+`@register_strategy("name")` and name it in a spec's `strategy.name`."""
 from __future__ import annotations
 
 import random
@@ -40,13 +44,46 @@ def best_first(members: list[Member]) -> list[Member]:
     return [members[i] for i in order]
 
 
-class GEP:
+class Strategy:
+    """Propose a generation; be told its results. Members carry their
+    objectives once evaluated (`Member.objectives`, best first by `best_first`)."""
+
     def __init__(self, spec, template: Template):
         self.s, self.t = spec.strategy, template
         self.codec = Codec.of(template)
 
     def initial(self, rng: random.Random) -> list[Member]:
+        """Generation 0 (default: random valid genomes)."""
         return [Member.of(self.t.random(rng)) for _ in range(self.s.population)]
+
+    def propose(self, pop: list[Member], rng: random.Random) -> list[Member]:
+        """The children to evaluate next, bred from the evaluated population."""
+        raise NotImplementedError
+
+    def merge(self, pop: list[Member], children: list[Member], rng: random.Random) -> list[Member]:
+        """The next population, from the population and its evaluated children."""
+        raise NotImplementedError
+
+
+_STRATEGIES: dict[str, type[Strategy]] = {}
+
+
+def register_strategy(name: str, *, replace_existing: bool = False):
+    """Class decorator: register a `Strategy` subclass under `name`."""
+    def deco(cls: type[Strategy]) -> type[Strategy]:
+        if name in _STRATEGIES and not replace_existing:
+            raise ValueError(f"strategy {name!r} is already registered")
+        _STRATEGIES[name] = cls
+        return cls
+    return deco
+
+
+def strategies() -> dict[str, type[Strategy]]:
+    return dict(_STRATEGIES)
+
+
+@register_strategy("gep")
+class GEP(Strategy):
 
     def _select(self, pop: list[Member], keys, rng) -> Member:
         if self.s.selection == "roulette":
@@ -78,7 +115,8 @@ class GEP:
         return (elites + children)[: self.s.population]
 
 
-class RandomSearch(GEP):
+@register_strategy("random")
+class RandomSearch(Strategy):
     def propose(self, pop, rng):
         return [Member.of(self.t.random(rng)) for _ in range(self.s.population)]
 
@@ -86,7 +124,8 @@ class RandomSearch(GEP):
         return best_first(pop + children)[: self.s.population]
 
 
-class RegularizedEvolution(GEP):
+@register_strategy("regularized-evolution")
+class RegularizedEvolution(Strategy):
     """Aging evolution, batched: each generation breeds `population` children,
     each from the best of a random sample; the oldest as many die."""
 
@@ -113,6 +152,5 @@ class RegularizedEvolution(GEP):
         return [replace(m, age=m.age + 1) for m in pop + children][-self.s.population:]
 
 
-def make_strategy(spec, template: Template):
-    return {"gep": GEP, "random": RandomSearch,
-            "regularized-evolution": RegularizedEvolution}[spec.strategy.name](spec, template)
+def make_strategy(spec, template: Template) -> Strategy:
+    return _STRATEGIES[spec.strategy.name](spec, template)

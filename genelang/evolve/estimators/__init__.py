@@ -1,0 +1,84 @@
+"""The estimator registry: how a candidate genome is scored.
+
+An estimator is a function of a `Candidate` returning the number a search
+maximises (it may add metrics to `candidate.metrics`). Register one with
+
+    @register_estimator("my-proxy", spaces={"conv"})
+    def my_proxy(c: Candidate) -> float:
+        return float(sum(p.numel() for p in c.net.parameters()))
+
+from any module, and name it in a spec (`fitness.estimator: my-proxy`,
+`plugins: [mypkg.module]`). `spaces` says which search spaces it can score
+(None: all); `spec check` refuses a pair that does not fit. `builds_model`
+False means the estimator needs no network (a table lookup, say): then
+`c.net` is None and it reports `params` itself if it knows them.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from genelang.evolve.evaluation import EvalContext
+
+
+@dataclass
+class Candidate:
+    genome: Any                      # compiler.ast.Genome
+    spec: Any                        # evolve.spec.Spec
+    seed: int
+    context: EvalContext
+    task: Any                        # runtime.config.TaskConfig
+    model: Any                       # runtime.config.ModelConfig
+    net: Any = None                  # the built network (None when the estimator builds none)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def fitness(self):
+        """The spec's `fitness` section."""
+        return self.spec.fitness
+
+
+@dataclass(frozen=True)
+class Estimator:
+    name: str
+    fn: Callable[[Candidate], float]
+    spaces: frozenset[str] | None = None     # None: every space
+    builds_model: bool = True
+    trains: bool = False                     # trains weights (so NASGEP inheritance applies)
+    doc: str = ""
+
+    def fits(self, space: str) -> bool:
+        return self.spaces is None or space in self.spaces
+
+
+_ESTIMATORS: dict[str, Estimator] = {}
+
+
+def register_estimator(name: str, *, spaces: set[str] | None = None, builds_model: bool = True,
+                       trains: bool = False, replace_existing: bool = False):
+    """Decorator: register `fn(candidate) -> float` under `name`."""
+    def deco(fn: Callable[[Candidate], float]) -> Callable[[Candidate], float]:
+        if name in _ESTIMATORS and not replace_existing:
+            raise ValueError(f"estimator {name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _ESTIMATORS[name] = Estimator(name, fn, frozenset(spaces) if spaces is not None else None,
+                                      builds_model, trains, doc[0] if doc else "")
+        return fn
+    return deco
+
+
+def estimators() -> dict[str, Estimator]:
+    return dict(_ESTIMATORS)
+
+
+def get_estimator(name: str) -> Estimator:
+    return _ESTIMATORS[name]
+
+
+def fitting(space: str) -> list[str]:
+    """Names of the estimators that can score genomes of `space`."""
+    return sorted(n for n, e in _ESTIMATORS.items() if e.fits(space))
+
+
+importlib.import_module("genelang.evolve.estimators.builtin")

@@ -1,0 +1,50 @@
+"""Which spec keys make a search what it is. A run directory belongs to one
+search: rerunning it with the same search resumes it; changing what only
+extends or runs it (generations, workers, timeout, backend, threads) resumes
+too; changing anything else (space, task, model, strategy, estimator, seed)
+is refused with the keys that differ."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from genelang.errors import SpecError
+
+# keys whose change extends or re-hosts a search without changing what it finds
+RUN_ONLY = ("strategy.generations", "execution", "fitness.timeout", "run.out")
+
+
+def _flat(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _run_only(key: str) -> bool:
+    return any(key == r or key.startswith(r + ".") for r in RUN_ONLY)
+
+
+def differing_keys(stored: dict, current: dict) -> list[str]:
+    a, b = _flat(stored), _flat(current)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not _run_only(k))
+
+
+def check_same_search(store, spec, run_dir: Path) -> None:
+    current = spec.model_dump()
+    text = store.get_meta("spec")
+    if text is not None:
+        diff = differing_keys(yaml.safe_load(text) or {}, current)
+        if diff:
+            raise SpecError.at("spec", f"run directory {run_dir} holds a different search: "
+                               f"{', '.join(diff)} differ", str(run_dir / "spec.yaml"),
+                               hint="set run.out (or run.name) to a new directory, or restore those keys; "
+                                    f"{', '.join(RUN_ONLY)} may change and the search resumes")
+    dumped = yaml.safe_dump(current, sort_keys=True)
+    store.set_meta("spec", dumped)
+    (run_dir / "spec.yaml").write_text(dumped)

@@ -1,0 +1,43 @@
+"""Before a new search writes anything: build one candidate, load the task's
+data and run one batch through it. A spec that cannot work (no data under
+`task.root`, a task that does not fit the model) fails here, located, instead
+of as every candidate's failure."""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from genelang.errors import GenelangError, SpecError
+from genelang.evolve.estimators import get_estimator
+from genelang.evolve.evaluation import EvalContext, EvalRequest
+from genelang.evolve.template import Template
+
+
+def preflight(spec) -> None:
+    from genelang.compiler.printer import format_genome
+    from genelang.evolve.fitness import candidate
+    template = Template.from_spec(spec.space, name="preflight")
+    genome = format_genome(template.genome(template.random(random.Random(f"{spec.run.seed}:preflight"))))
+    try:
+        c = candidate(EvalRequest(genome, spec.run.seed, spec, EvalContext()))
+        if get_estimator(spec.fitness.estimator).builds_model:
+            _one_batch(c)
+    except GenelangError:
+        raise
+    except Exception as err:   # anything else is still this spec's problem, found before any compute
+        raise SpecError.at("spec", f"preflight failed: a candidate of this spec cannot run on task "
+                           f"{spec.task.name!r} ({type(err).__name__}: {str(err)[:300]})", "task",
+                           hint="check task.name, task.root and the model section") from None
+
+
+@torch.no_grad()
+def _one_batch(c) -> None:
+    from genelang.runtime.train import task_data
+    data, s = task_data(c.task)
+    x = s.train[0][: min(2, len(s.train[0]))]
+    if len(x) == 0:
+        raise SpecError.at("spec", "the training split is empty", "task.subset",
+                           hint="raise task.subset or lower task.val")
+    if not hasattr(data, "kind"):     # image tasks: a forward pass; sequence models take their own batches
+        c.net.eval()(x)

@@ -1,0 +1,128 @@
+"""What a spec must mean beyond its types: names that exist in the registries,
+pairs that fit (an estimator and the space it scores), sizes that agree.
+Each rule returns (spec path, message, hint) triples, so all problems show at once."""
+from __future__ import annotations
+
+Problem = tuple[str, str, str]
+
+
+def semantic_errors(spec) -> list[Problem]:
+    sections = {name: getattr(spec, name) for name in ("run", "task", "space", "model", "strategy",
+                                                      "fitness", "execution")}
+    return section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec)
+
+
+def section_errors(s: dict) -> list[Problem]:
+    """Rules that need one section only (they run even when another section is invalid)."""
+    out: list[Problem] = []
+    if "strategy" in s:
+        out += _strategy(s["strategy"])
+    if "fitness" in s:
+        out += _fitness(s["fitness"])
+    if "execution" in s and s["execution"].backend not in ("local", "ray"):
+        out.append(("execution.backend", f"unknown backend {s['execution'].backend!r}", "choose from: local, ray"))
+    if "model" in s:
+        from genelang.runtime.networks import SKELETONS
+        if s["model"].skeleton not in SKELETONS:
+            out.append(("model.skeleton", f"unknown skeleton {s['model'].skeleton!r}",
+                        _choices(s["model"].skeleton, SKELETONS)))
+    if "task" in s and s["task"].subset is not None and isinstance(s["task"].val, int) \
+            and s["task"].val >= s["task"].subset:
+        out.append(("task.val", f"{s['task'].val} validation samples leave none of the subset of "
+                    f"{s['task'].subset} for training", "lower task.val or raise task.subset"))
+    return out
+
+
+def _choices(word: str, names) -> str:
+    import difflib
+    names = sorted(names)
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else f"choose from: {', '.join(names)}"
+
+
+def _strategy(st) -> list[Problem]:
+    from genelang.evolve.strategies import strategies
+    out: list[Problem] = []
+    if st.name not in strategies():
+        out.append(("strategy.name", f"unknown strategy {st.name!r}", _choices(st.name, strategies())))
+    if st.selection not in ("tournament", "roulette"):
+        out.append(("strategy.selection", f"unknown selection {st.selection!r}", "choose from: tournament, roulette"))
+    if st.elitism >= st.population:
+        out.append(("strategy.elitism", f"must be smaller than strategy.population ({st.population})", ""))
+    if st.tournament > st.population:
+        out.append(("strategy.tournament", f"must be at most strategy.population ({st.population})", ""))
+    if st.sample_size > st.population:
+        out.append(("strategy.sample_size", f"must be at most strategy.population ({st.population})", ""))
+    return out
+
+
+def _fitness(f) -> list[Problem]:
+    out: list[Problem] = []
+    allowed = ["fitness", "-params", "params"]
+    for i, o in enumerate(f.objectives):
+        if o not in allowed:
+            out.append((f"fitness.objectives[{i}]", f"unknown objective {o!r}", _choices(o, allowed)))
+    if not f.objectives:
+        out.append(("fitness.objectives", "at least one objective", "objectives: [fitness]"))
+    elif f.objectives[0] != "fitness":
+        out.append(("fitness.objectives[0]", "the first objective must be 'fitness' (the search's best "
+                    "is the fittest; other objectives form the Pareto set beside it)", ""))
+    if f.max_epochs is not None and f.max_epochs < f.epochs:
+        out.append(("fitness.max_epochs", f"must be at least fitness.epochs ({f.epochs})", ""))
+    return out
+
+
+def _space(spec) -> list[Problem]:
+    from genelang.compiler.registry import ADF, MAIN, spaces
+    known = spaces()
+    if spec.space.space not in known:
+        return [("space.space", f"unknown space {spec.space.space!r}", _choices(spec.space.space, known))]
+    space = known[spec.space.space]
+    out: list[Problem] = []
+    for key, role in (("adf_functions", ADF), ("main_functions", MAIN)):
+        names = getattr(spec.space, key)
+        if names is None:
+            continue
+        if not names:
+            out.append((f"space.{key}", "must not be empty", ""))
+        allowed = space.functions(role)
+        for i, n in enumerate(names):
+            if n not in allowed:
+                out.append((f"space.{key}[{i}]", f"{n!r} is not a {role} function of the {space.name} space",
+                            _choices(n, allowed)))
+    return out
+
+
+def _task(spec) -> list[Problem]:
+    from genelang.compiler.registry import spaces
+    from genelang.runtime.tasks import task_names
+    images, sequences = task_names("image"), task_names("sequence")
+    name = spec.task.name
+    if name not in images + sequences:
+        return [("task.name", f"unknown task {name!r}", _choices(name, images + sequences))]
+    space = spaces().get(spec.space.space)
+    if space is None:
+        return []
+    wants = images if space.main_kind == "cell" else sequences
+    if name not in wants:
+        kind = "image" if wants is images else "sequence"
+        return [("task.name", f"{name!r} is not an {kind} task (the {space.name} space trains "
+                 f"{kind} models)", f"{kind} tasks: {', '.join(wants)}")]
+    return []
+
+
+def _estimator(spec) -> list[Problem]:
+    from genelang.evolve.estimators import estimators, fitting
+    name, space = spec.fitness.estimator, spec.space.space
+    known = estimators()
+    if name not in known:
+        return [("fitness.estimator", f"unknown estimator {name!r}", _choices(name, known))]
+    if not known[name].fits(space):
+        return [("fitness.estimator", f"{name!r} cannot score genomes of the {space} space",
+                 f"estimators for {space}: {', '.join(fitting(space))}")]
+    from genelang.compiler.registry import spaces
+    cells = getattr(spaces().get(space), "main_kind", None) == "cell"
+    if spec.fitness.inherit_weights and not (known[name].trains and cells):
+        return [("fitness.inherit_weights", "needs a training estimator and a space of image cells",
+                 "weights are inherited between trained image cells only")]
+    return []
