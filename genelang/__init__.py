@@ -1,3 +1,68 @@
-"""genelang: a genotype language and toolchain for NAS by gene expression programming."""
+"""genelang: a genotype language and toolchain for NAS by gene expression programming.
+
+Every command is a function here (imported on first use, so `import genelang`
+stays light):
+
+    gf = genelang.load_file("cell.gene")              # parse + check (CheckError lists every problem)
+    net = genelang.build_network(gf.genomes[0])        # an nn.Module
+    r = genelang.train(gf.genomes[0], genelang.TaskConfig("digits"), epochs=1)
+    res = genelang.evolve(genelang.load_spec("spec.yaml"))
+    run = genelang.load_run(res.run_dir)              # evaluations as a pandas DataFrame
+"""
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+# public name -> (module, attribute)
+_API = {
+    # language
+    "parse_text": ("genelang.compiler", "parse_text"),
+    "parse_file": ("genelang.compiler", "parse_file"),
+    "check_file": ("genelang.compiler", "check_file"),
+    "load_text": ("genelang.compiler", "load_text"),
+    "load_file": ("genelang.compiler", "load_file"),
+    "format_file": ("genelang.compiler", "format_file"),
+    "format_genome": ("genelang.compiler", "format_genome"),
+    "import_darts": ("genelang.compiler.darts_import", "import_darts"),
+    # building, training, shipping
+    "TaskConfig": ("genelang.runtime.config", "TaskConfig"),
+    "ModelConfig": ("genelang.runtime.config", "ModelConfig"),
+    "build_network": ("genelang.runtime.networks", "build_network"),
+    "make_model": ("genelang.runtime.train", "make_model"),
+    "train": ("genelang.runtime.train", "train_genome"),
+    # searching
+    "load_spec": ("genelang.evolve.spec", "load_spec"),
+    "parse_spec": ("genelang.evolve.spec", "parse_spec"),
+    "evolve": ("genelang.evolve.search", "run_search"),
+    "run_status": ("genelang.evolve.status", "run_status"),
+    "load_run": ("genelang.evolve.runs", "load_run"),
+    "retrain": ("genelang.evolve.runs", "retrain"),
+    # studies
+    "sample": ("genelang.study.sample", "sample_genomes"),
+    "ablate": ("genelang.study.ablate", "ablate"),
+    "compare": ("genelang.study.compare", "compare"),
+    # extending
+    "register_op": ("genelang.compiler.registry", "register_op"),
+    "register_space": ("genelang.compiler.registry", "register_space"),
+    "register_task": ("genelang.runtime.tasks", "register_task"),
+    "register_estimator": ("genelang.evolve.estimators", "register_estimator"),
+    "register_strategy": ("genelang.evolve.strategies", "register_strategy"),
+    "load_plugins": ("genelang.plugins", "load_plugins"),
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'genelang' has no attribute {name!r}")
+    module, attr = _API[name]
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

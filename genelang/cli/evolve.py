@@ -197,7 +197,10 @@ def _status_view(st):
               help="Refresh every SECONDS (default 5) until the search ends or Ctrl-C.")
 @click.option("--genome", "show_genome", is_flag=True, help="Print the best genome's text too.")
 @click.option("--json", "as_json", is_flag=True, help="The status as one JSON object.")
-def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_json: bool) -> None:
+@click.option("--csv", "as_csv", is_flag=True,
+              help="Every evaluation as CSV (id, generation, status, fitness, params, genome text, ...); "
+                   "in Python: genelang.load_run(RUN_DIR).")
+def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_json: bool, as_csv: bool) -> None:
     """Show a search's progress from its run directory, also while it runs.
 
     Only reads RUN_DIR/results.sqlite, so it is safe beside a running search
@@ -210,6 +213,13 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
     from genelang.evolve.status import run_status
 
     with handle_errors(as_json):
+        if as_csv:
+            from genelang.evolve.outputs import history_csv
+            from genelang.evolve.status import open_run
+            with open_run(run_dir) as store:
+                rows = store.evaluations()
+            click.echo(history_csv(rows), nl=False)
+            return
         st = run_status(run_dir, top)
         if as_json:
             print(json.dumps(dataclasses.asdict(st)))

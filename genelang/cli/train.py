@@ -124,11 +124,10 @@ def _from_spec(ctx, spec_file, tcfg, mcfg, lr, space):
     """Configs from a search spec, except where an option was given explicitly."""
     from dataclasses import replace
 
-    from genelang.evolve.fitness import configs
     from genelang.evolve.spec import load_spec
 
-    spec = load_spec(spec_file).model_dump()
-    spec_task, spec_model = configs(spec)
+    spec = load_spec(spec_file)
+    spec_task, spec_model = spec.configs()
     given = {p for p in _SPEC_FIELDS if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT}
     take = {"task": {}, "model": {}}
     for param, (which, field) in _SPEC_FIELDS.items():
@@ -137,5 +136,5 @@ def _from_spec(ctx, spec_file, tcfg, mcfg, lr, space):
     tcfg = replace(tcfg, val=spec_task.val, **take["task"])
     mcfg = replace(mcfg, **take["model"])
     if lr is None and space == "conv":
-        lr = spec["fitness"]["lr"]
+        lr = spec.fitness.lr
     return tcfg, mcfg, lr

@@ -48,6 +48,13 @@ def validate(data, path: str = "<spec>", text: str | None = None, base: Path | N
             sections[name] = model.model_validate(data.get(name) or {})
         except ValidationError as err:
             diags += [_pydantic_diag(where, model, name, e) for e in err.errors()]
+            # the rest of the section still gets its cross-field checks (all problems at once)
+            bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+            raw = data.get(name) if isinstance(data.get(name), dict) else {}
+            try:
+                sections[name] = model.model_validate({k: v for k, v in raw.items() if k not in bad})
+            except ValidationError:
+                pass
     if not diags:
         spec = Spec(plugins=plugins, **sections)
         from genelang.evolve.spec_rules import semantic_errors
@@ -70,7 +77,7 @@ def _pydantic_diag(where: "_Locator", model: type[BaseModel], section: str, e: d
         hint = _did_you_mean(str(loc[-1]), _fields_at(model, e["loc"][:-1]))
     elif e["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         msg = _bounds_message(model, e["loc"]) or msg
-    return where.diag(loc, f"{dotted}: {msg}", hint)
+    return where.diag(loc, f"{dotted}: {msg}", hint, at_key=e["type"] == "extra_forbidden")
 
 
 def _dotted(loc: tuple) -> str:
@@ -120,7 +127,7 @@ class _Locator:
     """Line and column of a spec path in the YAML text it came from."""
 
     def __init__(self, path: str, text: str | None):
-        self.path, self.lines, self.marks = path, (text or "").splitlines(), {}
+        self.path, self.lines, self.marks, self.keys = path, (text or "").splitlines(), {}, {}
         if text:
             try:
                 self._walk(yaml.compose(text), ())
@@ -132,17 +139,18 @@ class _Locator:
             for k, v in node.value:
                 key = (*loc, k.value)
                 self.marks[key] = (v if isinstance(v, yaml.ScalarNode) else k).start_mark
+                self.keys[key] = k.start_mark
                 self._walk(v, key)
         elif isinstance(node, yaml.SequenceNode):
             for i, v in enumerate(node.value):
                 self.marks[(*loc, i)] = v.start_mark
                 self._walk(v, (*loc, i))
 
-    def diag(self, loc: tuple, message: str, hint: str = "") -> Diagnostic:
+    def diag(self, loc: tuple, message: str, hint: str = "", at_key: bool = False) -> Diagnostic:
         loc = tuple(int(p) if isinstance(p, str) and p.isdigit() else p for p in loc)
         while loc and loc not in self.marks:
             loc = loc[:-1]   # a missing key: point at its section
-        mark = self.marks.get(loc)
+        mark = (self.keys if at_key and loc in self.keys else self.marks).get(loc)
         if mark is None:
             return Diagnostic("spec", message, Location(self.path), hint)
         line, col = mark.line + 1, mark.column + 1

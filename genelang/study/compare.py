@@ -19,6 +19,8 @@ from genelang.compiler import load_file
 from genelang.compiler.ast import Genome
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
+from genelang.evolve.backends import worker_threads
+from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult
 from genelang.evolve.spec import Spec, parse_spec
 from genelang.study.stats import Pairwise, Summary, pairwise, summarize
 
@@ -84,12 +86,11 @@ class _Store:
         return self.db.execute("SELECT status, value, params FROM runs WHERE phenotype=? AND seed=? AND schedule=?",
                                (phen, seed, schedule)).fetchone()
 
-    def put(self, phen, seed, schedule, label, genome, result):
+    def put(self, phen, seed, schedule, label, genome, result: EvalResult):
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                            (phen, seed, schedule, label, genome, result.get("status"), result.get("reason"),
-                             result.get("fitness"), (result.get("metrics") or {}).get("params"),
-                             result.get("seconds"), time.time()))
+                            (phen, seed, schedule, label, genome, result.status, result.reason,
+                             result.fitness, result.metrics.get("params"), result.seconds, time.time()))
 
 
 def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1, subset: int | None = None,
@@ -98,8 +99,7 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
             progress: Callable[[int, int], None] | None = None) -> Comparison:
     """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare."""
     from genelang.evolve.backends import make_backend
-    model = model or {"skeleton": "nasgep", "C": 8, "N": 1}
-    spec = _schedule_spec(task, epochs, subset, root, model, workers, lr)
+    spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr)
     schedule = hashlib.sha256(json.dumps({k: v for k, v in spec.model_dump().items() if k in
                                           ("task", "model", "fitness")}, sort_keys=True).encode()).hexdigest()[:12]
     store = _Store(out_dir / "compare.sqlite")
@@ -116,9 +116,9 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     reused = len(entries) * seeds - len(todo)
     done = [0]
 
-    def on_result(k: int, result: dict) -> None:
+    def on_result(k: int, result: EvalResult) -> None:
         label, s = todo[k]
-        store.put(phen[label], s, schedule, label, texts[label], result)
+        store.put(phen[label], s, schedule, label, texts[label], EvalResult.coerce(result))
         done[0] += 1
         if progress:
             progress(done[0], len(todo))
@@ -129,8 +129,9 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
                 on_result(k, evaluate(texts[label], s))
         else:
             backend = make_backend(spec)
+            context = EvalContext(threads=worker_threads(spec))
             try:
-                backend.map([(texts[label], s) for label, s in todo], on_result)
+                backend.map([EvalRequest(texts[label], s, spec, context) for label, s in todo], on_result)
             finally:
                 backend.close()
     values: dict[str, list[float]] = {}
@@ -139,7 +140,7 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
         rows = [store.get(phen[e.label], s, schedule) for s in range(seeds)]
         values[e.label] = [r[1] for r in rows if r and r[0] == "ok" and r[1] is not None]
         params[e.label] = next((r[2] for r in rows if r and r[2]), 0)
-    macs = _macs(entries, task, root, model)
+    macs = _macs(entries, spec)
     labels = [e.label for e in entries]
     valid = {k: v for k, v in values.items() if v}
     groups: dict[str, list[str]] = {}
@@ -165,16 +166,13 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     return result
 
 
-def _macs(entries, task, root, model) -> dict[str, int]:
+def _macs(entries, spec: Spec) -> dict[str, int]:
     import torch
 
     from genelang.runtime.summary import summarize as cost
-    from genelang.runtime.train import TaskConfig, make_model, sample_batch
+    from genelang.runtime.train import make_model, sample_batch
     out = {}
-    tcfg = TaskConfig(task, root=root)
-    from genelang.runtime.train import ModelConfig
-    mcfg = ModelConfig(model.get("skeleton", "nasgep"), C=model.get("C", 8), N=model.get("N", 1),
-                       layers=model.get("layers", 8))
+    tcfg, mcfg = spec.configs()
     x = sample_batch(tcfg)[0][:1]
     for e in entries:
         torch.manual_seed(0)

@@ -89,7 +89,7 @@ def train(c: Candidate) -> float:
             raise FileNotFoundError(f"weight bank {ref.bank} is not visible here: fitness.inherit_weights "
                                     "needs the run directory on a filesystem every worker shares")
         c.metrics["inherited_blocks"] = inh.inherit(c.net, inh.load_bank(ref.bank))
-    lr = fit.lr if c.genome.space in IMAGE_SPACES else None
+    lr = training_lr(c.spec, c.genome)
     kw = dict(seed=c.seed, net=c.net, accelerator=_accelerator(c.context.device))
     r = train_genome(c.genome, c.task, c.model, epochs=fit.epochs, lr=lr, **kw)
     acc, total = r.metrics.get("score", float("nan")), fit.epochs
@@ -104,6 +104,13 @@ def train(c: Candidate) -> float:
         from genelang.compiler.dag import phenotype_hash
         inh.save_bank(inh.bank_of(c.net, acc), Path(ref.out) / f"{phenotype_hash(c.genome)}.pt")
     return acc
+
+
+def training_lr(spec, genome) -> float | None:
+    """The spec's learning rate for image networks (SGD); sequence models keep
+    the runtime's Adam default."""
+    from genelang.runtime.tasks import task_names
+    return spec.fitness.lr if spec.task.name in task_names("image") else None
 
 
 def _accelerator(device: str) -> str:

@@ -1,0 +1,83 @@
+"""The seams: one import direction, the public API, registries a user extends
+from outside the package, and spec checks that know what fits what."""
+import ast
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+import genelang
+from genelang.cli import cli
+from tests.test_evolve_search import spec_dict
+
+ROOT = Path(__file__).parents[1]
+# compiler <- runtime <- evolve <- study <- cli; the shared modules below them all
+LAYERS = {"errors": 0, "atomic": 0, "plugins": 0, "compiler": 1, "runtime": 2, "evolve": 3, "study": 4,
+          "cli": 5, "__main__": 5, "__init__": 6}
+
+
+def _imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("genelang."):
+            yield node.module, node.lineno
+        elif isinstance(node, ast.Import):
+            yield from ((a.name, node.lineno) for a in node.names if a.name.startswith("genelang."))
+
+
+def test_imports_go_one_way():
+    bad = []
+    for path in (ROOT / "genelang").rglob("*.py"):
+        rel = path.relative_to(ROOT / "genelang")
+        src = LAYERS[rel.parts[0].removesuffix(".py")]
+        for module, line in _imports(path):
+            dst = LAYERS[module.split(".")[1]]
+            if dst > src:
+                bad.append(f"genelang/{rel}:{line} imports {module}")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_public_name_resolves():
+    for name in genelang.__all__:
+        assert getattr(genelang, name) is not None, name
+
+
+def test_a_plugin_registers_an_op_an_estimator_and_a_strategy_used_by_a_spec(tmp_path):
+    d = spec_dict(tmp_path, "plugged", strategy="plug-random", generations=2)
+    d["plugins"] = ["tests.plugin_extras"]
+    d["space"]["adf_functions"] = ["plug_conv", "add"]
+    d["fitness"] = {"estimator": "plug-size"}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(d))
+    # a fresh interpreter: the spec's `plugins` alone makes the names known
+    res = subprocess.run([sys.executable, "-m", "genelang", "evolve", str(spec), "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    done = json.loads(res.stdout.strip().splitlines()[-1])
+    rows = list(sqlite3.connect(Path(done["run_dir"]) / "results.sqlite").execute(
+        "SELECT status, genome, metrics FROM evaluations"))
+    assert rows and all(s == "ok" and json.loads(m)["plugin"] == 1.0 for s, _, m in rows)
+    assert any("plug_conv" in g for _, g, _ in rows)
+
+
+def test_spec_check_refuses_an_estimator_that_does_not_fit_the_space(tmp_path):
+    d = spec_dict(tmp_path)
+    d["task"] = {"name": "text-classification"}
+    d["space"] = {"space": "rnn", "adfs": 1}
+    d["fitness"] = {"estimator": "random-weights"}
+    path = tmp_path / "rnn.yaml"
+    path.write_text(yaml.safe_dump(d))
+    res = CliRunner().invoke(cli, ["spec", "check", str(path)])
+    assert res.exit_code == 2
+    assert "fitness.estimator" in res.output and "'random-weights' cannot score genomes of the rnn space" in res.output
+    assert "estimators for rnn: params, train" in res.output
+
+
+def test_an_unknown_plugin_is_a_located_spec_error(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("plugins: [no_such_module_xyz]\n")
+    res = CliRunner().invoke(cli, ["spec", "check", str(path)])
+    assert res.exit_code == 2 and "plugins[0]: cannot import 'no_such_module_xyz'" in res.output
