@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from genelang.compiler.printer import format_genome
-from genelang.evolve.fitness import evaluate_candidate
+from genelang.evolve.evaluation import EvalContext, EvalRequest
+from genelang.evolve.fitness import evaluate
 from genelang.evolve.spec import load_spec
 from genelang.evolve.template import Template
 
@@ -26,22 +27,25 @@ def genomes(spec, n: int, seed: int = 0) -> list[str]:
     return [format_genome(t.genome(t.random(rng))) for _ in range(n)]
 
 
+def request(spec, estimator: str, text: str, seed: int) -> EvalRequest:
+    """The request a search would send for `text`, scored by `estimator`, on 2 threads."""
+    fitness = spec.fitness.model_copy(update={"estimator": estimator})
+    return EvalRequest(text, seed, spec.model_copy(update={"fitness": fitness}), EvalContext(threads=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--genomes", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(2)
     spec = load_spec(ROOT / "examples" / "specs" / "quick.yaml")
-    base = spec.model_dump()
-    base["_threads"] = 2
     texts = genomes(spec, args.genomes)
-    evaluate_candidate(texts[0], dict(base, fitness=dict(base["fitness"], estimator="params")), 0)  # load data
+    evaluate(request(spec, "params", texts[0], 0))  # load data
     print(f"{args.genomes} random genomes of examples/specs/quick.yaml's space "
           f"(Fashion-MNIST subset {spec.task.subset}, C={spec.model.C})")
     for est in ("params", "naswot", "synflow", "random-weights", "train"):
-        s = dict(base, fitness=dict(base["fitness"], estimator=est))
         t = time.perf_counter()
-        ok = sum(evaluate_candidate(x, s, i)["status"] == "ok" for i, x in enumerate(texts))
+        ok = sum(evaluate(request(spec, est, x, i)).status == "ok" for i, x in enumerate(texts))
         dt = time.perf_counter() - t
         print(f"{est:>15}: {60 * len(texts) / dt:8.1f} evaluations/min  ({dt / len(texts):.2f} s each, {ok} ok)")
 

@@ -14,28 +14,27 @@ from pathlib import Path
 import torch
 from scipy import stats
 
-from genelang.evolve.fitness import evaluate_candidate
+from genelang.evolve.fitness import evaluate
 from genelang.evolve.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from bench_estimators import genomes
+    from bench_estimators import genomes, request
     ap = argparse.ArgumentParser()
     ap.add_argument("--genomes", type=int, default=50)
     args = ap.parse_args()
     torch.set_num_threads(2)
     spec = load_spec(ROOT / "examples" / "specs" / "quick.yaml")
-    base = dict(spec.model_dump(), _threads=2)
     texts = genomes(spec, args.genomes, seed=1)
     scores: dict[str, list[float]] = {k: [] for k in ("train", "random-weights", "naswot", "synflow", "params")}
     t0 = time.perf_counter()
     for i, text in enumerate(texts):
         row = {}
         for est in scores:
-            r = evaluate_candidate(text, dict(base, fitness=dict(base["fitness"], estimator=est)), i)
-            row[est] = r["fitness"] if r["status"] == "ok" else math.nan
+            r = evaluate(request(spec, est, text, i))
+            row[est] = r.fitness if r.ok else math.nan
         if est == "params":
             row["params"] = -row["params"]   # the estimator is minus the count; correlate the count itself
         for k, v in row.items():
