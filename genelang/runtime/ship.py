@@ -159,6 +159,9 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
         files[dest] = lambda p: export.to_export(net.module, net.example, p)
     elif to == "onnx":
         files[dest] = lambda p: export.to_onnx(net.module, net.example, p)
+    elif net.trained and net.genome.space == "rnn":
+        raise GenelangError.at("target", "the python target writes conv networks and single recurrent layers, "
+                               "not a trained sequence model", "to=", hint="ship it as torchscript or export")
     else:
         files[dest] = lambda p: export.to_python(net.module, p, rnn_loop=not net.trained and net.genome.space == "rnn")
         files[export.weights_path(dest)] = lambda p: None   # to_python writes it with the source
