@@ -3,7 +3,6 @@
 bring their vocabulary."""
 import importlib.util
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,10 @@ from genelang.runtime.build import build_model
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.ship import compile_genome, load_network
 from genelang.runtime.train import sample_batch, train_genome
+from tests.test_ship_trained import _load_script as _script
 
 torch.set_num_threads(1)
 EX = Path(__file__).parents[1] / "examples" / "genotypes"
-
-
-def _script(path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return torch.jit.load(str(path))
 
 
 def _source(path):
