@@ -32,6 +32,8 @@ _API = {
     "build_network": ("genelang.runtime.networks", "build_network"),
     "make_model": ("genelang.runtime.train", "make_model"),
     "train": ("genelang.runtime.train", "train_genome"),
+    "compile_genome": ("genelang.runtime.ship", "compile_genome"),
+    "load_network": ("genelang.runtime.ship", "load_network"),
     # searching
     "load_spec": ("genelang.evolve.spec", "load_spec"),
     "parse_spec": ("genelang.evolve.spec", "parse_spec"),

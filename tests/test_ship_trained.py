@@ -1,5 +1,6 @@
 """`genelang compile DIR` ships the network `genelang train --out DIR` trained:
 its weights, built as training built it."""
+import json
 from pathlib import Path
 
 import torch
@@ -30,11 +31,15 @@ def test_compile_a_trained_image_network(tmp_path):
     res = runner.invoke(cli, ["compile", str(tmp_path / "run"), "--to", "torchscript"])
     assert res.exit_code == 0, res.output
     shipped = _load_script(tmp_path / "run" / "nasgep_demo.pt")
-    assert torch.allclose(shipped(x), trained, atol=1e-5)
+    # the shipped network takes the raw [0, 1] image and standardises it itself
+    stats = json.loads((tmp_path / "run" / "metrics.json").read_text())["preprocess"]
+    raw = x * torch.tensor(stats["std"]).view(1, -1, 1, 1) + torch.tensor(stats["mean"]).view(1, -1, 1, 1)
+    assert 0 <= raw.min() and raw.max() <= 1 + 1e-5
+    assert torch.allclose(shipped(raw), trained, atol=1e-5)
     fresh = runner.invoke(cli, ["compile", str(EX / "nasgep_demo.gene"), "--to", "torchscript", "-o",
                                 str(tmp_path / "fresh.pt"), "--channels", "4", "--input-shape", "1,8,8"])
     assert fresh.exit_code == 0
-    assert not torch.allclose(_load_script(tmp_path / "fresh.pt")(x), trained, atol=1e-3)
+    assert not torch.allclose(_load_script(tmp_path / "fresh.pt")(raw), trained, atol=1e-3)
     res = runner.invoke(cli, ["compile", str(tmp_path / "run"), "--to", "summary"])
     assert res.exit_code == 0 and "input 1,8,8" in res.output
     res = runner.invoke(cli, ["compile", str(tmp_path / "run"), "--to", "torchscript", "--channels", "8"])

@@ -82,3 +82,35 @@ def test_compare_cli_trains_for_real_on_tiny_data(tmp_path):
     assert len(data["summaries"]) == 2 and all(0 <= s["mean"] <= 1 for s in data["summaries"])
     assert data["pairs"][0]["welch_p_holm"] is None or 0 <= data["pairs"][0]["welch_p_holm"] <= 1
     assert data["trained"] == 4
+
+
+def test_no_interval_from_two_seeds_and_accuracy_intervals_stay_in_0_1():
+    s = summarize("a", [0.2, 0.2 + 0.55])          # n = 2: t = 12.7, the old CI was [-3.3, 4.3]
+    assert math.isnan(s.ci_low) and math.isnan(s.ci_high) and s.n == 2
+    s = summarize("b", [0.99, 1.0, 0.90], bounds=(0.0, 1.0))
+    assert 0 <= s.ci_low <= s.mean <= s.ci_high == 1.0
+    assert summarize("c", [0.99, 1.0, 0.90]).ci_high > 1   # unbounded values keep the t interval
+
+
+def test_compare_with_two_seeds_says_there_is_no_interval(tmp_path, monkeypatch):
+    import genelang.study.compare as cmp
+    real = cmp.compare
+    monkeypatch.setattr(cmp, "compare", lambda entries, **kw: real(entries, evaluate=counting([]), **kw))
+    res = CliRunner().invoke(cli, ["compare", str(EX / "nasgep_demo.gene"), str(EX / "darts_v2.gene"),
+                                   "--task", "digits", "--seeds", "2", "--channels", "2", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "no 95% CI" in res.output and "n < 3" in res.output
+
+
+def test_the_same_file_twice_is_an_error_not_a_group(tmp_path):
+    with pytest.raises(Exception) as err:
+        entries_from([EX / "nasgep_demo.gene", EX / "nasgep_demo.gene"], [])
+    assert "given twice" in str(err.value)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "nasgep_demo.gene").write_text((EX / "darts_v2.gene").read_text())
+    with pytest.raises(Exception) as err:
+        entries_from([EX / "nasgep_demo.gene", tmp_path / "other" / "nasgep_demo.gene"], [])
+    assert "both labelled 'nasgep_demo'" in str(err.value)
+    res = CliRunner().invoke(cli, ["compare", str(EX / "nasgep_demo.gene"), str(EX / "nasgep_demo.gene"),
+                                   "--task", "digits", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2 and "given twice" in res.output

@@ -1,16 +1,20 @@
 """`genelang compile` (exports) and `genelang import darts`."""
 from __future__ import annotations
 
+import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from genelang.cli import cli
 from genelang.cli._common import handle_errors, out
 
-TARGETS = ("torchscript", "export", "onnx", "python", "dot", "summary")
-SUFFIX = {"torchscript": ".pt", "export": ".pt2", "onnx": ".onnx", "python": ".py", "dot": ".dot"}
+from genelang.runtime.ship import TARGETS
+
+# library argument -> the option that sets it
+_FLAGS = {"genome=": "--genome", "to=": "--to", "out=": "--output", "input_shape=": "--input-shape",
+          "num_classes=": "--classes", "task=": "--task", "seed=": "--seed"}
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -23,7 +27,20 @@ def _shape(text: str) -> tuple[int, ...]:
     return dims
 
 
-SHAPE_OPTIONS = ("skeleton", "input_shape", "classes", "C", "N", "layers", "hidden", "seed")
+MODEL_OPTIONS = ("skeleton", "C", "N", "layers", "hidden")
+
+
+@contextlib.contextmanager
+def _as_flags(model_flag: str | None):
+    """Library errors name arguments (`input_shape=`); a command line user gave options."""
+    from genelang.errors import GenelangError
+    try:
+        yield
+    except GenelangError as err:
+        flags = _FLAGS | ({"model=": model_flag} if model_flag else {})
+        err.diagnostics = [replace(d, location=replace(d.location, file=flags.get(d.location.file, d.location.file)))
+                           for d in err.diagnostics]
+        raise
 
 
 @cli.command("compile")
@@ -31,21 +48,25 @@ SHAPE_OPTIONS = ("skeleton", "input_shape", "classes", "C", "N", "layers", "hidd
 @click.option("--genome", "genome_name", help="Genome to compile (default: the only one).")
 @click.option("--to", "target", type=click.Choice(TARGETS), required=True, help="What to write.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Output file (default: FILE's name with the target's suffix). "
-                   "For dot, a .svg or .png output is rendered with Graphviz.")
+              help="Output file [default: GENOME plus the target's suffix, beside FILE, or inside a trained "
+                   "directory: GENOME.pt, .pt2, .onnx, .py (weights in GENOME.weights.pt), .dot; summary: "
+                   "printed]. For dot, a .svg or .png output is rendered with Graphviz.")
+@click.option("--task", help="Build for this task (its input shape, classes and input normalisation) "
+                             "instead of --input-shape and --classes.")
+@click.option("--root", help="Data directory for --task.")
 @click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
 @click.option("--input-shape", default=None,
               help="conv: C,H,W (default 3,32,32); rnn: T,F steps and features (default 16,32).")
-@click.option("--classes", default=10, show_default=True, type=click.IntRange(1))
+@click.option("--classes", type=click.IntRange(1), help="Outputs [default: 10].")
 @click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2))
 @click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1),
               help="Normal cells per stage (nasgep).")
 @click.option("--layers", default=8, show_default=True, type=click.IntRange(3), help="Cells (darts).")
 @click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the initial weights.")
+@click.option("--seed", type=int, help="Seed of the initial weights [default: 0].")
 @click.pass_context
-def compile_cmd(ctx, file, genome_name, target, output, skeleton, input_shape, classes, C, N, layers,
-                hidden, seed) -> None:
+def compile_cmd(ctx, file, genome_name, target, output, task, root, skeleton, input_shape, classes, C, N,
+                layers, hidden, seed) -> None:
     """Compile a genome into a network and write it out.
 
     FILE is a .gene file (the network gets fresh weights), or a directory
@@ -53,83 +74,37 @@ def compile_cmd(ctx, file, genome_name, target, output, skeleton, input_shape, c
     training built it (task, model options and weights from DIR), is what is
     written.
 
+    A trained image network, or one built with --task, takes images as floats
+    in [0, 1] and applies the training normalisation itself; without --task
+    the network has no input normalisation. Text networks come with
+    OUT.vocab.json (token -> id).
+
     \b
     torchscript  .pt that loads with torch.jit.load, no genelang needed
-    export       torch.export program (.pt2)
-    onnx         ONNX model (needs the onnx extra)
+    export       torch.export program (.pt2), any batch size (and length, rnn)
+    onnx         ONNX model, any batch size (needs the onnx extra)
     python       standalone source importing only torch, weights beside it
     dot          each cell's DAG (Graphviz; .svg/.png rendered)
     summary      parameters and multiply-adds per cell and in total
     """
-    import torch
+    from genelang.runtime.config import ModelConfig, TaskConfig
+    from genelang.runtime.ship import compile_genome, load_network, summary_text
 
-    from genelang.compiler import load_file
-    from genelang.compiler.dot import render, to_dot
-    from genelang.runtime import export
-    from genelang.runtime.build import build_model
-    from genelang.runtime.config import ModelConfig
-    from genelang.runtime.summary import summarize
-
-    with handle_errors():
-        trained = file.is_dir()
-        if trained:
-            given = [p for p in SHAPE_OPTIONS
-                     if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
-            if given:
-                from genelang.errors import GenelangError
-                raise GenelangError.at("options", "a trained network's shape comes from its directory",
-                                       f"--{given[0].replace('_', '-')}",
-                                       hint="drop the model options, or compile the .gene file instead")
-            from genelang.runtime.trained import load_trained
-            model, example, genome = load_trained(file, genome_name)
-            file = file / genome.name
-        else:
-            genome = load_file(file).genome(genome_name)
-        if target == "dot":
-            text = to_dot(genome)
-            dest = output or file.with_suffix(".dot")
-            if dest.suffix in (".svg", ".png"):
-                render(text, dest)
-            else:
-                dest.write_text(text)
-            out.print(f"wrote {dest}")
+    given = [p for p in MODEL_OPTIONS if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
+    kwargs = dict(
+        genome=genome_name, seed=seed, num_classes=classes,
+        input_shape=_shape(input_shape) if input_shape else None,
+        task=TaskConfig(task, root=root) if task else None,
+        model=ModelConfig(skeleton, C=C, N=N, layers=layers, hidden=hidden) if given else None)
+    model_flag = f"--{given[0].replace('_', '-')}" if given else None
+    model_flag = {"--C": "--channels", "--N": "--cells"}.get(model_flag, model_flag)
+    with handle_errors(), _as_flags(model_flag):
+        if target == "summary" and output is None:
+            click.echo(summary_text(load_network(file, **kwargs)), nl=False)
             return
-        shape = tuple(example.shape[1:]) if trained else (
-            _shape(input_shape) if input_shape else (3, 32, 32) if genome.space == "conv" else (16, 32))
-        torch.manual_seed(seed)
-        try:
-            if not trained:
-                model, example = build_model(genome, ModelConfig(skeleton, C=C, N=N, layers=layers,
-                                                                 hidden=hidden),
-                                             num_classes=classes, input_shape=shape)
-            if target == "summary":
-                rows = summarize(model, example)
-        except (RuntimeError, ValueError) as err:
-            from genelang.errors import GenelangError
-            raise GenelangError.at("shape", f"cannot build for input shape {shape}: {err}",
-                                   "--input-shape") from None
-        if target == "summary":
-            table = Table(title=f"{genome.name}: input {','.join(map(str, shape))}")
-            for col in ("part", "parameters", "multiply-adds"):
-                table.add_column(col, justify="left" if col == "part" else "right")
-            for r in rows:
-                table.add_row(r.name, f"{r.params:,}", f"{r.macs:,}",
-                              style="bold" if r.name == "total" else None)
-            out.print(table)
-            return
-        dest = output or file.with_name(f"{genome.name}{SUFFIX[target]}")
-        if trained and output is None and dest.name == "model.pt":   # never over the trained weights
-            dest = dest.with_name(f"{genome.name}.scripted.pt")
-        if target == "torchscript":
-            export.to_torchscript(model, dest)
-        elif target == "export":
-            export.to_export(model, example, dest)
-        elif target == "onnx":
-            export.to_onnx(model, example, dest)
-        else:
-            weights = export.to_python(model, dest, rnn_loop=genome.space == "rnn")
-            out.print(f"wrote weights {weights}")
-    out.print(f"wrote {dest}")
+        written = compile_genome(file, target, output, **kwargs)
+    for path in written:
+        out.print(f"wrote {path}")
 
 
 @cli.group("import")

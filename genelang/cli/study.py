@@ -1,6 +1,7 @@
 """Study commands: ablate (and, with the training stack, sample and compare)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -74,8 +75,9 @@ def _group(value: str) -> tuple[str, Path]:
 @click.option("--out", "out_dir", default="compare", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--verbose", is_flag=True, help="Show library warnings (e.g. numerical ones from the tests).")
 def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton, layers, workers,
-            out_dir, as_json) -> None:
+            out_dir, as_json, verbose) -> None:
     """Train genomes over seeds and compare them with statistics.
 
     Every genome trains on seeds 0..SEEDS-1 with the same data split and
@@ -85,18 +87,23 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
     trainings are stored in OUT/compare.sqlite: a rerun (or one with more
     seeds) trains only what is missing. With --group, genomes are compared as
     groups (each genome's mean over seeds is one observation).
+
+    A 95% CI needs at least 3 observations (seeds, or genomes in a group);
+    with fewer none is given. Accuracy intervals are clipped to [0, 1]. Giving
+    a file twice, or two genomes the same label, is an error.
     """
     import json
-    import math
 
     from rich.progress import Progress
     from rich.table import Table
 
+    from genelang.runtime.noise import quiet
     from genelang.study.compare import compare as run_compare, entries_from
+    from genelang.study.stats import MIN_N_FOR_CI
 
     if not files and not groups:
         raise click.UsageError("give genome files and/or --group NAME=DIR")
-    with handle_errors(as_json):
+    with handle_errors(as_json), quiet(verbose):
         entries = entries_from(list(files), [_group(g) for g in groups])
         model = {"skeleton": skeleton, "C": C, "N": N, "layers": layers}
         kwargs = dict(task=task, seeds=seeds, epochs=epochs, subset=subset, root=root, model=model,
@@ -127,7 +134,7 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
     for col in ("genome", "n", "mean ± std", "95% CI", "params", "MACs"):
         t.add_column(col, justify="left" if col == "genome" else "right")
     for s in res.summaries:
-        t.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]",
+        t.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", _ci(s),
                   f"{res.params.get(s.label, 0):,}", f"{res.macs.get(s.label, 0):,}")
     out.print(t)
     for title, pairs in (("pairwise (over seeds)", res.pairs), ("groups (over genomes)", res.group_pairs)):
@@ -145,11 +152,18 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         for col in ("group", "genomes", "mean ± std", "95% CI"):
             gt.add_column(col)
         for s in res.group_summaries:
-            gt.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", f"[{s.ci_low:.4f}, {s.ci_high:.4f}]")
+            gt.add_row(s.label, str(s.n), f"{s.mean:.4f} ± {s.std:.4f}", _ci(s))
         out.print(gt)
+    if any(s.n < MIN_N_FOR_CI for s in [*res.summaries, *res.group_summaries]):
+        out.print(f"no 95% CI (—) where n < {MIN_N_FOR_CI}: too few observations for an interval to mean "
+                  "anything; use more --seeds (or more genomes per group)")
     for label, group, share in res.standings:
         out.print(f"{label} beats {share:.0%} of the genomes of group {group}")
     out.print(f"trained {res.trained}, reused {res.reused} stored run(s); plot: {res.plot}")
+
+
+def _ci(s) -> str:
+    return "—" if math.isnan(s.ci_low) else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
 
 
 @cli.command()

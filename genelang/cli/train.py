@@ -23,7 +23,7 @@ from genelang.cli._common import handle_errors, out
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--subset", type=click.IntRange(1), help="Use only this many training samples.")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
-@click.option("--lr", type=float, help="Learning rate [default: 0.05 SGD for images, 0.003 Adam for text].")
+@click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate [default: 0.05 SGD for images, 0.003 Adam for text].")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
 @click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2),
@@ -32,7 +32,7 @@ from genelang.cli._common import handle_errors, out
               help="Normal cells per stage (nasgep skeleton).")
 @click.option("--layers", default=8, show_default=True, type=click.IntRange(3),
               help="Cells in all (darts skeleton).")
-@click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4).")
+@click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4; images of 32x32 or larger).")
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--channels-last", is_flag=True,
               help="Train in channels_last memory format: up to 20% faster on CPU, but opt-in because "
@@ -64,11 +64,12 @@ from genelang.cli._common import handle_errors, out
                    "so a searched genome trains as it was evaluated; options given here still win, and "
                    "the whole training set is used unless --subset says otherwise.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
+@click.option("--verbose", is_flag=True, help="Show Lightning's messages and library warnings.")
 @click.pass_context
 def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator,
           vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
-          out_dir, spec_file, as_json) -> None:
+          out_dir, spec_file, as_json, verbose) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default).
 
     After a search: `genelang train RUN_DIR/best.gene --spec RUN_DIR/spec.yaml
@@ -76,6 +77,7 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     torchscript` ships the trained network.
     """
     from genelang.compiler import load_file
+    from genelang.runtime.noise import quiet
     from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
 
     with handle_errors(as_json):
@@ -89,9 +91,11 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
         if spec_file:
             tcfg, mcfg, lr = _from_spec(ctx, spec_file, tcfg, mcfg, lr, genome.space)
         task = tcfg.name
-        task_data(tcfg)   # missing data fails here, before any model is built
-        result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
-                              out_dir=out_dir, test=with_test, accelerator=accelerator)
+        data, _ = task_data(tcfg)   # missing data fails here, before any model is built
+        _preflight(genome, tcfg, mcfg, data, accelerator, out_dir)
+        with quiet(verbose):
+            result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
+                                  out_dir=out_dir, test=with_test, accelerator=accelerator)
     if as_json:
         print(json.dumps({"metrics": result.metrics, "params": result.params,
                           "seconds": result.seconds}, indent=2))
@@ -109,6 +113,32 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     out.print(table)
     if out_dir:
         out.print(f"saved model, genome and metrics.json to {out_dir}")
+
+
+def _preflight(genome, tcfg, mcfg, data, accelerator: str, out_dir: Path | None) -> None:
+    """What would otherwise fail with a traceback after minutes: checked before training."""
+    import torch
+
+    from genelang.errors import GenelangError
+    if accelerator == "gpu" and not (torch.cuda.is_available() or torch.backends.mps.is_available()):
+        raise GenelangError.at("accelerator", "no GPU on this machine", "--accelerator",
+                               hint="train with --accelerator cpu (or auto)")
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            probe = out_dir / ".genelang-write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as err:
+            raise GenelangError.at("output", f"cannot write to {out_dir}: {err.strerror or err}", "--out") from None
+    if mcfg.auxiliary and hasattr(data, "image_size"):
+        # DARTS's auxiliary head pools 5x5 windows of the maps after the second
+        # reduction, so it needs them at least 8x8: images of 32x32 or more
+        side = -(-(-(-data.image_size // 2)) // 2)
+        if side < 8:
+            raise GenelangError.at("auxiliary", f"the auxiliary head needs 32x32 or larger images; {tcfg.name} "
+                                   f"has {data.image_size}x{data.image_size}", "--auxiliary",
+                                   hint="drop --auxiliary (it is meant for CIFAR-sized inputs)")
 
 
 # train option -> (config, field) a search spec also sets

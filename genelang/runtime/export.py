@@ -31,19 +31,36 @@ def to_torchscript(model: nn.Module, out: Path) -> None:
     _atomic(out, lambda p: scripted.save(str(p)))
 
 
+def is_recurrent(model: nn.Module) -> bool:
+    """Whether the input's dimension 1 is time (a recurrent network)."""
+    from genelang.compiler.lower_rnn import Direction
+    return any(isinstance(m, Direction) for m in model.modules())
+
+
 def to_export(model: nn.Module, example: torch.Tensor, out: Path) -> None:
-    ep = torch.export.export(model, (example,))
+    """A torch.export program for any batch size (and, recurrent, any number of steps).
+
+    The example must have a batch of at least 2: export treats a size-1
+    dimension as a constant."""
+    from genelang.runtime.scan import scanned
+    dims = {0: torch.export.Dim("batch", min=1)}
+    if is_recurrent(model):
+        model, dims[1] = scanned(model), torch.export.Dim("steps", min=1)
+    ep = torch.export.export(model.eval(), (example,), dynamic_shapes=(dims,))
     _atomic(out, lambda p: torch.export.save(ep, str(p)))
 
 
 def to_onnx(model: nn.Module, example: torch.Tensor, out: Path) -> None:
+    """ONNX with a dynamic batch (a recurrent network is unrolled over the example's steps)."""
     try:
         import onnx  # noqa: F401
     except ImportError:
         raise GenelangError.at("onnx", "ONNX export needs the onnx package", str(out),
                                hint="pip install 'genelang[onnx]'") from None
+    axes = {"input": {0: "batch"}, "output": {0: "batch"}}
     _atomic(out, lambda p: torch.onnx.export(model, (example,), str(p), dynamo=False,
-                                             input_names=["input"], output_names=["output"]))
+                                             input_names=["input"], output_names=["output"],
+                                             dynamic_axes=axes))
 
 
 # --- standalone Python ---------------------------------------------------------
@@ -60,24 +77,31 @@ def _ctor(m: nn.Module) -> str:
         text = repr(m)
         if "\n" not in text:
             return "nn." + text
-    raise GenelangError.at("python", f"cannot write {name} as standalone source", "--to python",
+    raise GenelangError.at("python", f"cannot write {name} as standalone source", "to='python'",
                            hint="only torch.nn leaf modules can be emitted")
 
 
-def _flatten(gm: fx.GraphModule) -> tuple[dict[str, nn.Module], str, list[str]]:
+def _flatten(gm: fx.GraphModule) -> tuple[dict[str, nn.Module], dict[str, torch.Tensor], str, list[str]]:
+    """(leaf modules, tensors read outside a module, e.g. input statistics,
+    the forward source, its globals), all under flat attribute names."""
     mods: dict[str, nn.Module] = {}
-    rename: dict[str, str] = {}
+    tensors: dict[str, torch.Tensor] = {}
     for node in gm.graph.nodes:
+        if node.op not in ("call_module", "get_attr"):
+            continue
+        flat = re.sub(r"\W", "_", node.target)
         if node.op == "call_module":
-            flat = re.sub(r"\W", "_", node.target)
-            rename[node.target] = flat
             mods[flat] = gm.get_submodule(node.target)
-            node.target = flat
-        elif node.op == "get_attr":
-            raise GenelangError.at("python", "the network reads a parameter outside a module",
-                                   "--to python")
+        else:
+            value = gm
+            for part in node.target.split("."):
+                value = getattr(value, part)
+            if not isinstance(value, torch.Tensor):
+                raise GenelangError.at("python", f"the network reads {node.target}, not a tensor", "to='python'")
+            tensors[flat] = value.detach()
+        node.target = flat
     pc = gm.graph.python_code(root_module="self")
-    return mods, pc.src, _globals_source(pc.globals)
+    return mods, tensors, pc.src, _globals_source(pc.globals)
 
 
 def _globals_source(globs: dict) -> list[str]:
@@ -110,7 +134,7 @@ def _globals_source(globs: dict) -> list[str]:
             lines.append("import typing")
             lines.append(f"{name} = {obj!r}")
         else:
-            raise GenelangError.at("python", f"cannot write a reference to {obj!r}", "--to python")
+            raise GenelangError.at("python", f"cannot write a reference to {obj!r}", "to='python'")
     return lines
 
 
@@ -125,22 +149,29 @@ def _traced(model: nn.Module) -> fx.GraphModule:
     return fx.GraphModule(tracer.root, graph)
 
 
+def weights_path(out: Path) -> Path:
+    """Where to_python puts the weights of OUT.py: OUT.weights.pt (never OUT.pt,
+    which is what a TorchScript export of the same name writes)."""
+    return out.with_name(f"{out.stem}.weights.pt")
+
+
 def to_python(model: nn.Module, out: Path, class_name: str = "Network",
               rnn_loop: bool = False) -> Path:
-    """Write OUT.py (torch only) and OUT's weights beside it as OUT.pt.
+    """Write OUT.py (torch only) and its weights beside it (weights_path(OUT)).
 
     The module is fx-traced down to torch.nn leaves, so the file is straight-line
     code; for a recurrent layer the traced code is one step and a short loop
     runs it over time."""
     target = model.forward_dir.cell if rnn_loop else model
     gm = _traced(target)
-    mods, code, globs = _flatten(gm)
+    mods, tensors, code, globs = _flatten(gm)
     body = [f"        self.{k} = {_ctor(m)}" for k, m in mods.items()]
-    state = {f"{k}.{pn}": t for k, m in mods.items() for pn, t in m.state_dict().items()}
+    body += [f"        self.register_buffer({k!r}, torch.zeros({list(t.shape)!r}))" for k, t in tensors.items()]
+    state = {f"{k}.{pn}": t for k, m in mods.items() for pn, t in m.state_dict().items()} | tensors
     step = "forward" if not rnn_loop else "step"
     code = code.replace("def forward(self", f"def {step}(self", 1)
     code = "\n".join("    " + ln if ln.strip() else "" for ln in code.strip("\n").splitlines())
-    weights = out.with_suffix(".pt")
+    weights = weights_path(out)
     lines = [
         '"""A network written by `genelang compile --to python`. Needs only torch."""',
         "import torch",

@@ -27,6 +27,7 @@ from genelang.runtime.augment import Augment
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.data import TensorBatches, loader, split
 from genelang.runtime.networks import build_network
+from genelang.runtime.preprocess import Preprocess
 from genelang.runtime.tasks import get_task
 
 
@@ -221,5 +222,5 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         (out_dir / "metrics.json").write_text(json.dumps(
             {"metrics": metrics, "params": params, "seconds": seconds, "history": history,
              "task": asdict(task), "model": asdict(model), "epochs": epochs, "seed": seed,
-             "lr": module.lr}, indent=2))
+             "lr": module.lr, "preprocess": Preprocess.of(data).record()}, indent=2))
     return result

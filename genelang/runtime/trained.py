@@ -1,10 +1,11 @@
 """A network as `genelang train --out DIR` left it: the genome, the task and
 model configs from DIR/metrics.json and the weights from DIR/model.pt, built
 the way training built it (so exports ship the trained network, not a fresh
-one)."""
+one), with the input preprocessing training used."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,15 +14,28 @@ from torch import nn
 from genelang.compiler.ast import Genome
 from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.preprocess import Preprocess
+
+# what `train --out` writes; an export never takes one of these names
+TRAINING_FILES = ("metrics.json", "model.pt", "genome.gene")
 
 
-def load_trained(run: Path, genome_name: str | None = None) -> tuple[nn.Module, torch.Tensor, Genome]:
-    """(model in eval mode with its trained weights, an example input batch of 2,
-    the genome from run/genome.gene: `genome_name`, or the only one)."""
+@dataclass
+class Trained:
+    model: nn.Module            # eval mode, trained weights; takes standardised input
+    example: torch.Tensor       # a batch of 2 training inputs (standardised)
+    genome: Genome
+    task: TaskConfig
+    preprocess: Preprocess
+
+
+def load_trained(run: Path, genome_name: str | None = None) -> Trained:
+    """The trained network in `run`: its genome from run/genome.gene
+    (`genome_name`, or the only one)."""
     from genelang.compiler import load_file
-    from genelang.runtime.train import make_model, sample_batch
+    from genelang.runtime.train import make_model, sample_batch, task_data
 
-    for name in ("metrics.json", "model.pt", "genome.gene"):
+    for name in TRAINING_FILES:
         if not (run / name).exists():
             raise GenelangError.at("trained", f"not a `genelang train --out` directory: no {name}", str(run),
                                    hint="train with `genelang train FILE --task NAME --out DIR` first")
@@ -38,4 +52,10 @@ def load_trained(run: Path, genome_name: str | None = None) -> tuple[nn.Module, 
     except RuntimeError:
         raise GenelangError.at("trained", f"model.pt does not fit genome {genome.name!r}", str(run / "model.pt"),
                                hint="export the genome that was trained: its genome.gene") from None
-    return net.eval(), sample_batch(task)[0][:2], genome
+    # The recorded statistics win; directories written before they were
+    # recorded get them from the task's data, which computes the same numbers.
+    pre = Preprocess.of(task_data(task)[0])
+    stored = saved.get("preprocess") or {}
+    if stored.get("mean"):
+        pre = Preprocess(tuple(stored["mean"]), tuple(stored["std"]), pre.vocab)
+    return Trained(net.eval(), sample_batch(task)[0][:2], genome, task, pre)

@@ -50,6 +50,17 @@ class Comparison:
 
 
 def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entry]:
+    """One entry per genome of `files` and of each group's directory. A file
+    given twice, or two genomes under one label, is an error: the same label
+    twice would silently become a group of one genome's runs."""
+    from genelang.errors import GenelangError
+    seen: dict[Path, str] = {}
+    for f in list(files) + [Path(d) for _, d in groups]:
+        key = Path(f).resolve()
+        if key in seen:
+            raise GenelangError.at("compare", f"{f} is given twice", str(f),
+                                   hint="each genome file and group directory once")
+        seen[key] = str(f)
     out = []
     for f in files:
         gf = load_file(f)
@@ -62,6 +73,12 @@ def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entr
         if len(members) == 1:   # a group of one genome is that genome, under the group's name
             members[0].label = name
         out += members
+    labels: dict[str, Entry] = {}
+    for e in out:
+        if e.label in labels:
+            raise GenelangError.at("compare", f"two genomes are both labelled {e.label!r}", e.label,
+                                   hint="rename one file (labels are file names) or its group")
+        labels[e.label] = e
     return out
 
 
@@ -150,7 +167,10 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     multi = {g: ls for g, ls in groups.items() if len(ls) > 1}
     # seed-level tests between single genomes; genome-level tests between groups
     pair_set = {k: valid[k] for k in singles} if multi else valid
-    result = Comparison(values, params, macs, [summarize(k, valid[k]) for k in labels if k in valid],
+    # the compared value is a validation accuracy on image tasks: its interval stays in [0, 1]
+    from genelang.runtime.tasks import task_names
+    bounds = (0.0, 1.0) if task in task_names("image") else None
+    result = Comparison(values, params, macs, [summarize(k, valid[k], bounds) for k in labels if k in valid],
                         pairwise(pair_set) if len(pair_set) > 1 else [], {}, trained=len(todo),
                         reused=reused)
     if multi:
@@ -158,7 +178,7 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
         means = {l: sum(v) / len(v) for l, v in valid.items()}
         per_genome = {g: [means[l] for l in ls if l in means] for g, ls in multi.items()}
         per_genome = {g: v for g, v in per_genome.items() if v}
-        result.group_summaries = [summarize(g, v) for g, v in per_genome.items()]
+        result.group_summaries = [summarize(g, v, bounds) for g, v in per_genome.items()]
         result.group_pairs = pairwise(per_genome) if len(per_genome) > 1 else []
         result.standings = [(l, g, sum(m < means[l] for m in v) / len(v))
                             for l in singles for g, v in per_genome.items()]

@@ -33,15 +33,22 @@ class Pairwise:
     cohens_d: float
 
 
-def summarize(label: str, values: list[float]) -> Summary:
+MIN_N_FOR_CI = 3   # below this a t interval is too wide (t = 12.7 at n = 2) to say anything
+
+
+def summarize(label: str, values: list[float], bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean, std and a t-based 95% CI of the mean; the CI is NaN for fewer than
+    MIN_N_FOR_CI values, and clipped to `bounds` (e.g. (0, 1) for an accuracy)."""
     n = len(values)
     m = mean(values)
     sd = stdev(values) if n > 1 else 0.0
-    if n > 1 and sd > 0:
-        half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    else:
-        half = 0.0 if n > 1 else math.nan
-    return Summary(label, n, m, sd, m - half, m + half)
+    if n < MIN_N_FOR_CI:
+        return Summary(label, n, m, sd, math.nan, math.nan)
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    low, high = m - half, m + half
+    if bounds is not None:
+        low, high = max(bounds[0], low), min(bounds[1], high)
+    return Summary(label, n, m, sd, low, high)
 
 
 def cohens_d(a: list[float], b: list[float]) -> float:

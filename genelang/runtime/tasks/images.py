@@ -28,6 +28,10 @@ class ImageData:
     num_classes: int
     name: str
     augment: Augment = Augment()   # the task's default training augmentation
+    # per-channel statistics of the training set that standardised the pixels
+    # (in [0, 1] before): what a shipped network applies to a raw image
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
 
     @property
     def in_channels(self) -> int:
@@ -38,11 +42,14 @@ class ImageData:
         return self.train_x.shape[-1]
 
 
-def _normalise(train: torch.Tensor, test: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _image_data(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor, test_y: torch.Tensor,
+                num_classes: int, name: str, augment: Augment = Augment()) -> ImageData:
+    """uint8 images scaled to [0, 1], then standardised per channel with the training set's statistics."""
     train, test = train.float() / 255.0, test.float() / 255.0
     mean = train.mean(dim=(0, 2, 3), keepdim=True)
     std = train.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-6)
-    return (train - mean) / std, (test - mean) / std
+    return ImageData((train - mean) / std, train_y, (test - mean) / std, test_y, num_classes, name, augment,
+                     tuple(mean.flatten().tolist()), tuple(std.flatten().tolist()))
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -72,17 +79,16 @@ def fashion_mnist(root: str | None = None, **_) -> ImageData:
         paths = [_find_idx(d, s) for s in stems]
         if all(paths):
             tx, ty, vx, vy = (_read_idx(p) for p in paths)
-            train, test = _normalise(torch.from_numpy(tx.copy()).unsqueeze(1),
-                                     torch.from_numpy(vx.copy()).unsqueeze(1))
-            return ImageData(train, torch.from_numpy(ty.astype(np.int64)), test,
-                             torch.from_numpy(vy.astype(np.int64)), 10, "fashion-mnist")
+            return _image_data(torch.from_numpy(tx.copy()).unsqueeze(1), torch.from_numpy(ty.astype(np.int64)),
+                               torch.from_numpy(vx.copy()).unsqueeze(1), torch.from_numpy(vy.astype(np.int64)),
+                               10, "fashion-mnist")
     if root is None:
         try:
             from torchvision.datasets import FashionMNIST
             tr = FashionMNIST(str(CACHE), train=True, download=True)
             te = FashionMNIST(str(CACHE), train=False, download=True)
-            train, test = _normalise(tr.data.unsqueeze(1), te.data.unsqueeze(1))
-            return ImageData(train, tr.targets.long(), test, te.targets.long(), 10, "fashion-mnist")
+            return _image_data(tr.data.unsqueeze(1), tr.targets.long(), te.data.unsqueeze(1), te.targets.long(),
+                               10, "fashion-mnist")
         except Exception:   # offline: fall through to the message below
             pass
     looked = ", ".join(str(d) for d in dirs)
@@ -100,8 +106,7 @@ def digits(**_) -> ImageData:
     y = torch.from_numpy(d.target.astype(np.int64))
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(0))
     test_idx, train_idx = perm[:297], perm[297:]
-    train, test = _normalise(x[train_idx], x[test_idx])
-    return ImageData(train, y[train_idx], test, y[test_idx], 10, "digits")
+    return _image_data(x[train_idx], y[train_idx], x[test_idx], y[test_idx], 10, "digits")
 
 
 def _unpickle(path: Path) -> dict:
@@ -132,8 +137,8 @@ def _cifar(folder: str, train_files: list[str], label_key: str, name: str, n_cla
     labels = lambda b: torch.tensor(b[label_key], dtype=torch.long)
     train_x = torch.cat([to_t(b) for b in batches[:-1]])
     train_y = torch.cat([labels(b) for b in batches[:-1]])
-    train, test = _normalise(train_x, to_t(batches[-1]))
-    return ImageData(train, train_y, test, labels(batches[-1]), n_classes, name, Augment(pad=4, flip=True))
+    return _image_data(train_x, train_y, to_t(batches[-1]), labels(batches[-1]), n_classes, name,
+                       Augment(pad=4, flip=True))
 
 
 @register_task("cifar10", "image")
@@ -190,6 +195,5 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         torch.save(blob, tmp)
         os.replace(tmp, cache)
-    train, test = _normalise(blob["train"][0], blob["test"][0])
-    return ImageData(train, blob["train"][1], test, blob["test"][1], len(blob["classes"]), "image-folder",
-                     Augment(pad=max(1, image_size // 8), flip=True))
+    return _image_data(blob["train"][0], blob["train"][1], blob["test"][0], blob["test"][1],
+                       len(blob["classes"]), "image-folder", Augment(pad=max(1, image_size // 8), flip=True))
