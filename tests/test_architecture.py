@@ -81,3 +81,18 @@ def test_an_unknown_plugin_is_a_located_spec_error(tmp_path):
     path.write_text("plugins: [no_such_module_xyz]\n")
     res = CliRunner().invoke(cli, ["spec", "check", str(path)])
     assert res.exit_code == 2 and "plugins[0]: cannot import 'no_such_module_xyz'" in res.output
+
+
+def test_compile_with_a_runs_spec_builds_the_network_the_search_scored(tmp_path):
+    from genelang.evolve.search import run_search
+    from genelang.evolve.spec import parse_spec
+    d = spec_dict(tmp_path, "scored", generations=1)
+    d["model"] = {"C": 6, "N": 1}          # not the compile defaults
+    result = run_search(parse_spec(d))
+    stored = genelang.load_run(result.run_dir).best.metrics["params"]
+    res = CliRunner().invoke(cli, ["compile", str(result.run_dir / "best.gene"), "--spec",
+                                   str(result.run_dir / "spec.yaml"), "--to", "summary"])
+    assert res.exit_code == 0, res.output
+    assert f"{stored:,}" in res.output or str(stored) in res.output, (stored, res.output)
+    plain = CliRunner().invoke(cli, ["compile", str(result.run_dir / "best.gene"), "--to", "summary"])
+    assert f"{stored:,}" not in plain.output and str(stored) not in plain.output

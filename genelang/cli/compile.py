@@ -10,7 +10,10 @@ import click
 from genelang.cli import cli
 from genelang.cli._common import handle_errors, out
 
+from genelang.runtime.config import ModelConfig
 from genelang.runtime.ship import TARGETS
+
+_M = ModelConfig()
 
 # library argument -> the option that sets it
 _FLAGS = {"genome=": "--genome", "to=": "--to", "out=": "--output", "input_shape=": "--input-shape",
@@ -54,19 +57,22 @@ def _as_flags(model_flag: str | None):
 @click.option("--task", help="Build for this task (its input shape, classes and input normalisation) "
                              "instead of --input-shape and --classes.")
 @click.option("--root", help="Data directory for --task.")
-@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
+@click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Build with a search spec's task and model (e.g. RUN_DIR/spec.yaml): the very network the "
+                   "search trained, parameter for parameter. Options given here still win.")
+@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default=_M.skeleton, show_default=True)
 @click.option("--input-shape", default=None,
               help="conv: C,H,W (default 3,32,32); rnn: T,F steps and features (default 16,32).")
 @click.option("--classes", type=click.IntRange(1), help="Outputs [default: 10].")
-@click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2))
-@click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1),
+@click.option("--channels", "C", default=_M.C, show_default=True, type=click.IntRange(2))
+@click.option("--cells", "N", default=_M.N, show_default=True, type=click.IntRange(1),
               help="Normal cells per stage (nasgep).")
-@click.option("--layers", default=8, show_default=True, type=click.IntRange(3), help="Cells (darts).")
-@click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
+@click.option("--layers", default=_M.layers, show_default=True, type=click.IntRange(3), help="Cells (darts).")
+@click.option("--hidden", default=_M.hidden, show_default=True, type=click.IntRange(1), help="rnn state width.")
 @click.option("--seed", type=int, help="Seed of the initial weights [default: 0].")
 @click.pass_context
-def compile_cmd(ctx, file, genome_name, target, output, task, root, skeleton, input_shape, classes, C, N,
-                layers, hidden, seed) -> None:
+def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, skeleton, input_shape, classes,
+                C, N, layers, hidden, seed) -> None:
     """Compile a genome into a network and write it out.
 
     FILE is a .gene file (the network gets fresh weights), or a directory
@@ -91,13 +97,16 @@ def compile_cmd(ctx, file, genome_name, target, output, task, root, skeleton, in
     from genelang.runtime.ship import compile_genome, load_network, summary_text
 
     given = [p for p in MODEL_OPTIONS if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
-    kwargs = dict(
-        genome=genome_name, seed=seed, num_classes=classes,
-        input_shape=_shape(input_shape) if input_shape else None,
-        task=TaskConfig(task, root=root) if task else None,
-        model=ModelConfig(skeleton, C=C, N=N, layers=layers, hidden=hidden) if given else None)
+    options = {"skeleton": skeleton, "C": C, "N": N, "layers": layers, "hidden": hidden}
     model_flag = f"--{given[0].replace('_', '-')}" if given else None
     model_flag = {"--C": "--channels", "--N": "--cells"}.get(model_flag, model_flag)
+    with handle_errors():
+        tcfg, mcfg = _from_spec(spec_file, task, root) if spec_file else \
+            (TaskConfig(task, root=root) if task else None, None)
+    if mcfg is not None or given:
+        mcfg = replace(mcfg or ModelConfig(), **{k: options[k] for k in given})
+    kwargs = dict(genome=genome_name, seed=seed, num_classes=classes,
+                  input_shape=_shape(input_shape) if input_shape else None, task=tcfg, model=mcfg)
     with handle_errors(), _as_flags(model_flag):
         if target == "summary" and output is None:
             click.echo(summary_text(load_network(file, **kwargs)), nl=False)
@@ -105,6 +114,17 @@ def compile_cmd(ctx, file, genome_name, target, output, task, root, skeleton, in
         written = compile_genome(file, target, output, **kwargs)
     for path in written:
         out.print(f"wrote {path}")
+
+
+def _from_spec(spec_file: Path, task: str | None, root: str | None):
+    """A spec's task (the options --task/--root win) and model configs."""
+    from genelang.evolve.spec import load_spec
+    tcfg, mcfg = load_spec(spec_file).configs()
+    if task:
+        tcfg = replace(tcfg, name=task, root=root)
+    elif root:
+        tcfg = replace(tcfg, root=root)
+    return tcfg, mcfg
 
 
 @cli.group("import")
