@@ -37,6 +37,13 @@ class Gene:
     def symbols(self) -> tuple[str, ...]:
         return self.head + self.tail
 
+    def pos_of(self, i: int) -> Pos | None:
+        """Where symbol `i` was written; the gene's name for symbols the text does
+        not hold (a nested call's padding) or genes made by a program."""
+        if self.symbol_pos and i < len(self.symbol_pos) and self.symbol_pos[i] is not None:
+            return self.symbol_pos[i]
+        return self.pos
+
     def with_symbols(self, head: tuple[str, ...], tail: tuple[str, ...]) -> "Gene":
         """A copy with new symbols; positions are dropped since they no longer apply."""
         return replace(self, head=tuple(head), tail=tuple(tail), pos=None, symbol_pos=None)
@@ -90,7 +97,7 @@ class GeneFile:
                 return self.genomes[0]
             names = ", ".join(g.name for g in self.genomes)
             raise GenelangError.at(
-                "genome", f"{len(self.genomes)} genomes in file; choose one with --genome",
+                "genome", f"{len(self.genomes)} genomes in file; name the one to use",
                 self.path, hint=f"genomes: {names}")
         for g in self.genomes:
             if g.name == name:
