@@ -37,12 +37,14 @@ class Gene:
     def symbols(self) -> tuple[str, ...]:
         return self.head + self.tail
 
+    def is_written(self, i: int) -> bool:
+        """Whether symbol `i` stands in the text (not a nested call's tail padding,
+        not a gene a program made)."""
+        return bool(self.symbol_pos) and i < len(self.symbol_pos) and self.symbol_pos[i] is not None
+
     def pos_of(self, i: int) -> Pos | None:
-        """Where symbol `i` was written; the gene's name for symbols the text does
-        not hold (a nested call's padding) or genes made by a program."""
-        if self.symbol_pos and i < len(self.symbol_pos) and self.symbol_pos[i] is not None:
-            return self.symbol_pos[i]
-        return self.pos
+        """Where symbol `i` was written; else the gene's name."""
+        return self.symbol_pos[i] if self.is_written(i) else self.pos
 
     def with_symbols(self, head: tuple[str, ...], tail: tuple[str, ...]) -> "Gene":
         """A copy with new symbols; positions are dropped since they no longer apply."""

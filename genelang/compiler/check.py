@@ -157,25 +157,20 @@ def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> 
     terms = terminals(genome, gene)
     term_set = set(terms)
     adf_names = [g.name for g in genome.genes if g.kind == "adf"]
-    ok = True
+    problems: list[tuple[str, str, str, int]] = []
     for i, sym in enumerate(gene.symbols):
-        in_head = i < len(gene.head)
-        pos = gene.pos_of(i)
         if sym in space.ops:
-            if not in_head:
-                report("tail", f"function {sym!r} in the tail", pos,
-                       "a tail holds terminals only, so every head decodes to a complete tree")
-                ok = False
+            if i >= len(gene.head):
+                problems.append(("tail", f"function {sym!r} in the tail",
+                                 "a tail holds terminals only, so every head decodes to a complete tree", i))
             elif sym not in func_set:
-                report("role", f"{sym!r} cannot be used in a {gene.kind} gene", pos,
-                       space.role_hint(gene))
-                ok = False
-            continue
-        if sym in term_set:
-            continue
-        ok = False
-        code, msg, hint = _unknown(genome, space, gene, sym, terms, funcs, adf_names)
-        report(code, msg, pos, hint)
+                problems.append(("role", f"{sym!r} cannot be used in a {gene.kind} gene",
+                                 space.role_hint(gene), i))
+        elif sym not in term_set:
+            code, msg, hint = _unknown(genome, space, gene, sym, terms, funcs, adf_names)
+            problems.append((code, msg, hint, i))
+    _report_once(gene, problems, report)
+    ok = not problems
     h, n = len(gene.head), space.max_arity(role)
     need = karva.tail_length(h, n)
     if len(gene.tail) < need:
@@ -184,6 +179,19 @@ def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> 
                f"a head of {h} needs a tail of at least {h}·({n}−1)+1 = {need}")
         ok = False
     return ok
+
+
+def _report_once(gene: Gene, problems: list[tuple[str, str, str, int]], report: _Reporter) -> None:
+    """A symbol the text does not hold repeats one it does (a nested call's
+    tail is padded with copies of its last terminal) or has no place of its own:
+    each such problem is reported once, where it is written if it is."""
+    written = {(code, msg) for code, msg, _, i in problems if gene.is_written(i)}
+    for code, msg, hint, i in problems:
+        if not gene.is_written(i):
+            if (code, msg) in written:
+                continue
+            written.add((code, msg))
+        report(code, msg, gene.pos_of(i), hint)
 
 
 def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
