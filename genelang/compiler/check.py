@@ -8,13 +8,13 @@ requires. What a gene may read and the rules beyond these belong to the space
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
 from genelang.compiler.parser import parse_file, parse_text
-from genelang.compiler.registry import ADF, MAIN, Space, get_space, spaces
+from genelang.compiler.registry import ADF, MAIN, Space, get_space, space_aliases, spaces
+from genelang.compiler.suggest import did_you_mean
 from genelang.errors import CheckError, Diagnostic, Location
 
 
@@ -31,11 +31,6 @@ class _Reporter:
             src = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else ""
             loc = Location(self.path, pos.line, pos.col, pos.end_col, src)
         self.diags.append(Diagnostic(code, msg, loc, hint))
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def terminals(genome: Genome, gene: Gene) -> list[str]:
@@ -91,7 +86,7 @@ def load_file(path: str | Path) -> GeneFile:
 def _check_genome(genome: Genome, report: _Reporter, skip: set[int] = frozenset()) -> None:
     if genome.space not in spaces():
         report("space", f"unknown space {genome.space!r}", _space_pos(genome, report),
-               _suggest(genome.space, spaces()) or f"spaces: {', '.join(sorted(spaces()))}")
+               did_you_mean(genome.space, spaces(), space_aliases()) or f"spaces: {', '.join(sorted(spaces()))}")
         return
     space = get_space(genome.space)
     found_before = len(report.diags)
@@ -132,10 +127,10 @@ def _check_kind(space: Space, gene: Gene, report: _Reporter) -> None:
         report("kind", f"'{gene.kind}' genes do not exist in the {space.name} space", gene.pos,
                f"{space.name} genomes have 'adf' and '{space.main_kind}' genes")
     elif space.allowed_mains is not None and not space.allowed_mains.match(gene.name):
-        allowed = " and ".join(space.required_mains)
+        close = did_you_mean(gene.name, space.required_mains)
         report("kind", f"unknown {gene.kind} {gene.name!r}", gene.pos,
-               (_suggest(gene.name, space.required_mains) + " " if _suggest(gene.name, space.required_mains) else "")
-               + f"{space.name} genomes have the cells {allowed}")
+               (close + " " if close else "")
+               + f"{space.name} genomes have the {space.main_kind}s {' and '.join(space.required_mains)}")
 
 
 def _check_mains(genome: Genome, space: Space, report: _Reporter) -> None:
@@ -208,10 +203,10 @@ def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
     for other, sp in spaces().items():
         if other != space.name and sym in sp.ops:
             return ("space", f"{sym!r} is an operation of the {other} space, not {space.name}",
-                    _suggest(sym, funcs) or f"`genelang ops {space.name}` lists them")
+                    did_you_mean(sym, funcs) or f"`genelang ops {space.name}` lists them")
     for other, sp in spaces().items():
         if other != space.name and sym in sp.inputs:
             return ("space", f"{sym!r} is an input of the {other} space, not {space.name}",
                     f"{space.name} terminals: {', '.join(terms) or 'none'}")
-    hint = _suggest(sym, [*funcs, *terms]) or f"terminals here: {', '.join(terms) or 'none'}"
+    hint = did_you_mean(sym, [*funcs, *terms]) or f"terminals here: {', '.join(terms) or 'none'}"
     return ("unknown", f"unknown symbol {sym!r}", hint)

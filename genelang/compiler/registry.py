@@ -53,6 +53,7 @@ class Space:
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
     supports_separate_pools: bool = False   # ADF pools per main gene (NASGEP's n*/r* ADFs)
+    aliases: tuple[str, ...] = ()           # other tools' names for it, for "did you mean"
     ops: dict[str, Op] = field(default_factory=dict)
     doc: str = ""
     # derived from `ops`; cleared whenever an op is registered (checking is a hot path)
@@ -128,6 +129,11 @@ def unregister_space(name: str) -> None:
 
 def spaces() -> dict[str, Space]:
     return dict(_SPACES)
+
+
+def space_aliases() -> dict[str, str]:
+    """alias -> space name, for suggestions."""
+    return {a.lower(): sp.name for sp in _SPACES.values() for a in sp.aliases}
 
 
 def get_space(name: str) -> Space:
