@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import click
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -17,7 +18,8 @@ from genelang.compiler import dag, karva
 from genelang.compiler.check import check_file, load_file
 from genelang.compiler.parser import parse_file
 from genelang.compiler.printer import format_file
-from genelang.compiler.registry import arity_fn, get_space, spaces
+from genelang.compiler.registry import arity_fn, get_space, space_aliases, spaces
+from genelang.compiler.suggest import did_you_mean
 from genelang.errors import GenelangError
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
@@ -103,7 +105,21 @@ def show(file: Path, genome_name: str | None) -> None:
         gf = load_file(file)
         genomes = [gf.genome(genome_name)] if genome_name else list(gf.genomes)
     for genome in genomes:
-        out.print(render_genome(genome))
+        _print_uncut(render_genome(genome))
+
+
+def _print_uncut(tree: Tree) -> None:
+    """A terminal wraps long lines inside the tree; a pipe or file, which has
+    no width of its own, gets every line whole."""
+    if out.is_terminal:
+        out.print(tree, soft_wrap=False)
+        return
+    width, saved = Measurement.get(out, out.options.update_width(1 << 16), tree).maximum, out.width
+    out.width = max(width, saved)   # print(width=...) can only narrow the console
+    try:
+        out.print(tree, soft_wrap=False)
+    finally:
+        out.width = saved
 
 
 def render_genome(genome) -> Tree:
@@ -149,7 +165,9 @@ def ops(space: str | None) -> None:
     names = [space] if space else sorted(spaces())
     for name in names:
         if name not in spaces():
-            raise click.BadParameter(f"unknown space {name!r}; spaces: {', '.join(sorted(spaces()))}")
+            close = did_you_mean(name, spaces(), space_aliases())
+            raise click.BadParameter(f"unknown space {name!r}; {close + ' ' if close else ''}"
+                                     f"spaces: {', '.join(sorted(spaces()))}")
         sp = get_space(name)
         table = Table(title=f"{name}: {sp.doc}", title_justify="left")
         for col in ("op", "arity", "used in", "what it does"):

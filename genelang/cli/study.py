@@ -42,6 +42,8 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
         out.print(f"[yellow]invalid[/yellow] {v.name}: {v.description} — {reasons[0]}")
     for v in result.duplicates:
         out.print(f"[dim]same network as another variant: {v.name}[/dim]")
+    for edit in result.unmatched:
+        out.print(f"[yellow]no change[/yellow]: {edit} matches nothing in genome {genome.name}")
     out.print(f"{len(result.written)} variant(s) written, {len(result.rejected)} invalid, "
               f"{len(result.duplicates)} duplicate(s)")
 

@@ -37,6 +37,15 @@ class Gene:
     def symbols(self) -> tuple[str, ...]:
         return self.head + self.tail
 
+    def is_written(self, i: int) -> bool:
+        """Whether symbol `i` stands in the text (not a nested call's tail padding,
+        not a gene a program made)."""
+        return bool(self.symbol_pos) and i < len(self.symbol_pos) and self.symbol_pos[i] is not None
+
+    def pos_of(self, i: int) -> Pos | None:
+        """Where symbol `i` was written; else the gene's name."""
+        return self.symbol_pos[i] if self.is_written(i) else self.pos
+
     def with_symbols(self, head: tuple[str, ...], tail: tuple[str, ...]) -> "Gene":
         """A copy with new symbols; positions are dropped since they no longer apply."""
         return replace(self, head=tuple(head), tail=tuple(tail), pos=None, symbol_pos=None)
@@ -90,7 +99,7 @@ class GeneFile:
                 return self.genomes[0]
             names = ", ".join(g.name for g in self.genomes)
             raise GenelangError.at(
-                "genome", f"{len(self.genomes)} genomes in file; choose one with --genome",
+                "genome", f"{len(self.genomes)} genomes in file; name the one to use",
                 self.path, hint=f"genomes: {names}")
         for g in self.genomes:
             if g.name == name:

@@ -2,23 +2,20 @@
 
 Rules (see docs/semantics.md): symbols must exist in the genome's space and
 suit the gene's role; tails hold terminals only and are long enough for the
-head; ADFs read inputs and earlier ADFs; conv cells read ADFs; rnn states read
-`x`, `S[t-1]` and the new values `S[t]` of other states without cycles; conv
-genomes have a normal and a reduction cell, and the reduction cell can reduce.
+head; ADFs read inputs and earlier ADFs; main genes exist as the space
+requires. What a gene may read and the rules beyond these belong to the space
+(`Space.terminals`, `Space.check_extra`; conv_space.py, rnn_space.py).
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
-from genelang.compiler.opsets import CONV_INPUTS, RNN_STATE
 from genelang.compiler.parser import parse_file, parse_text
-from genelang.compiler.registry import ADF, MAIN, Space, arity_fn, get_space, spaces
+from genelang.compiler.registry import ADF, MAIN, Space, get_space, space_aliases, spaces
+from genelang.compiler.suggest import did_you_mean
 from genelang.errors import CheckError, Diagnostic, Location
-
-LINKS = {"add", "cat"}   # conv functions that link rather than transform
 
 
 class _Reporter:
@@ -36,30 +33,11 @@ class _Reporter:
         self.diags.append(Diagnostic(code, msg, loc, hint))
 
 
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else ""
-
-
-def _sym_pos(gene: Gene, i: int) -> Pos | None:
-    if gene.symbol_pos and i < len(gene.symbol_pos) and gene.symbol_pos[i] is not None:
-        return gene.symbol_pos[i]
-    return gene.pos
-
-
 def terminals(genome: Genome, gene: Gene) -> list[str]:
     """The terminals a gene may use, in a stable order (evolution draws from these)."""
     if genome.space not in spaces():
         return []
-    adfs = [g.name for g in genome.genes if g.kind == "adf"]
-    earlier = adfs[:adfs.index(gene.name)] if gene.kind == "adf" and gene.name in adfs else adfs
-    if genome.space == "conv":
-        return [*CONV_INPUTS, *earlier] if gene.kind == "adf" else adfs
-    states = [g.name for g in genome.genes if g.kind != "adf"]
-    base = ["x", *(f"{s}[t-1]" for s in states)]
-    if gene.kind == "adf":
-        return base + earlier
-    return base + [f"{s}[t]" for s in states if s != gene.name] + adfs
+    return get_space(genome.space).terminals(genome, gene)
 
 
 def functions(genome: Genome, gene: Gene) -> list[str]:
@@ -108,9 +86,10 @@ def load_file(path: str | Path) -> GeneFile:
 def _check_genome(genome: Genome, report: _Reporter, skip: set[int] = frozenset()) -> None:
     if genome.space not in spaces():
         report("space", f"unknown space {genome.space!r}", _space_pos(genome, report),
-               _suggest(genome.space, spaces()) or f"spaces: {', '.join(sorted(spaces()))}")
+               did_you_mean(genome.space, spaces(), space_aliases()) or f"spaces: {', '.join(sorted(spaces()))}")
         return
     space = get_space(genome.space)
+    found_before = len(report.diags)
     names: dict[str, Gene] = {}
     for gene in genome.genes:
         if gene.name in names:
@@ -126,10 +105,8 @@ def _check_genome(genome: Genome, report: _Reporter, skip: set[int] = frozenset(
             continue
         if _check_gene(genome, space, gene, report):
             ok_genes.append(gene)
-    if space.name == "rnn":
-        _check_state_cycles(genome, report)
-    if space.name == "conv" and len(ok_genes) == len(genome.genes) and not report.diags:
-        _check_reduction(genome, report)
+    clean = len(ok_genes) == len(genome.genes) and len(report.diags) == found_before
+    space.check_extra(genome, report, clean)
 
 
 def _space_pos(genome: Genome, report: _Reporter) -> Pos | None:
@@ -150,10 +127,10 @@ def _check_kind(space: Space, gene: Gene, report: _Reporter) -> None:
         report("kind", f"'{gene.kind}' genes do not exist in the {space.name} space", gene.pos,
                f"{space.name} genomes have 'adf' and '{space.main_kind}' genes")
     elif space.allowed_mains is not None and not space.allowed_mains.match(gene.name):
-        allowed = " and ".join(space.required_mains)
+        close = did_you_mean(gene.name, space.required_mains)
         report("kind", f"unknown {gene.kind} {gene.name!r}", gene.pos,
-               (_suggest(gene.name, space.required_mains) + " " if _suggest(gene.name, space.required_mains) else "")
-               + f"{space.name} genomes have the cells {allowed}")
+               (close + " " if close else "")
+               + f"{space.name} genomes have the {space.main_kind}s {' and '.join(space.required_mains)}")
 
 
 def _check_mains(genome: Genome, space: Space, report: _Reporter) -> None:
@@ -175,39 +152,41 @@ def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> 
     terms = terminals(genome, gene)
     term_set = set(terms)
     adf_names = [g.name for g in genome.genes if g.kind == "adf"]
-    ok = True
+    problems: list[tuple[str, str, str, int]] = []
     for i, sym in enumerate(gene.symbols):
-        in_head = i < len(gene.head)
-        pos = _sym_pos(gene, i)
         if sym in space.ops:
-            if not in_head:
-                report("tail", f"function {sym!r} in the tail", pos,
-                       "a tail holds terminals only, so every head decodes to a complete tree")
-                ok = False
+            if i >= len(gene.head):
+                problems.append(("tail", f"function {sym!r} in the tail",
+                                 "a tail holds terminals only, so every head decodes to a complete tree", i))
             elif sym not in func_set:
-                report("role", f"{sym!r} cannot be used in a {gene.kind} gene", pos,
-                       _role_hint(space, gene))
-                ok = False
-            continue
-        if sym in term_set:
-            continue
-        ok = False
-        code, msg, hint = _unknown(genome, space, gene, sym, terms, funcs, adf_names)
-        report(code, msg, pos, hint)
+                problems.append(("role", f"{sym!r} cannot be used in a {gene.kind} gene",
+                                 space.role_hint(gene), i))
+        elif sym not in term_set:
+            code, msg, hint = _unknown(genome, space, gene, sym, terms, funcs, adf_names)
+            problems.append((code, msg, hint, i))
+    _report_once(gene, problems, report)
+    ok = not problems
     h, n = len(gene.head), space.max_arity(role)
     need = karva.tail_length(h, n)
     if len(gene.tail) < need:
         report("tail-length", f"tail too short: {len(gene.tail)} symbol(s) for a head of {h}",
-               _sym_pos(gene, len(gene.symbols) - 1),
+               gene.pos_of(len(gene.symbols) - 1),
                f"a head of {h} needs a tail of at least {h}·({n}−1)+1 = {need}")
         ok = False
     return ok
 
 
-def _role_hint(space: Space, gene: Gene) -> str:
-    if space.name == "conv" and gene.kind == "cell":
-        return "cells link ADFs with add or cat; put operations in an adf gene"
-    return f"{gene.kind} genes use: {', '.join(space.functions(ADF if gene.kind == 'adf' else MAIN))}"
+def _report_once(gene: Gene, problems: list[tuple[str, str, str, int]], report: _Reporter) -> None:
+    """A symbol the text does not hold repeats one it does (a nested call's
+    tail is padded with copies of its last terminal) or has no place of its own:
+    each such problem is reported once, where it is written if it is."""
+    written = {(code, msg) for code, msg, _, i in problems if gene.is_written(i)}
+    for code, msg, hint, i in problems:
+        if not gene.is_written(i):
+            if (code, msg) in written:
+                continue
+            written.add((code, msg))
+        report(code, msg, gene.pos_of(i), hint)
 
 
 def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
@@ -218,113 +197,16 @@ def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
                 return ("cycle", f"ADF {sym!r} refers to itself", "an ADF reads inputs and earlier ADFs")
             return ("order", f"ADF {sym!r} is defined after {gene.name!r}",
                     "an ADF may only use ADFs defined above it; move it up")
-    if space.name == "conv":
-        if sym in CONV_INPUTS and gene.kind == "cell":
-            return ("input", f"cell {gene.name!r} reads input {sym!r} directly",
-                    "cells link ADFs; wrap the input in an ADF (e.g. adf a = skip_connect | " + sym + ")")
-    m = RNN_STATE.match(sym)
-    if space.name == "rnn" and m:
-        states = [g.name for g in genome.mains]
-        if m["state"] not in states:
-            return ("unknown", f"unknown state {m['state']!r} in {sym!r}",
-                    f"states: {', '.join(states) or 'none'}")
-        if not m["prev"]:
-            if gene.kind == "adf":
-                return ("order", f"ADF {gene.name!r} reads the new value {sym!r}",
-                        f"ADFs read x and previous states; use {m['state']}[t-1]")
-            return ("cycle", f"state {gene.name!r} reads its own new value {sym!r}",
-                    f"use {sym[:-1]}-1] for the previous value")
+    explained = space.explain(genome, gene, sym)
+    if explained:
+        return explained
     for other, sp in spaces().items():
         if other != space.name and sym in sp.ops:
             return ("space", f"{sym!r} is an operation of the {other} space, not {space.name}",
-                    _suggest(sym, funcs) or f"`genelang ops {space.name}` lists them")
-    if space.name == "rnn" and sym in CONV_INPUTS:
-        return ("space", f"{sym!r} is a conv input, not an rnn terminal", f"rnn terminals: {', '.join(terms)}")
-    hint = _suggest(sym, [*funcs, *terms]) or f"terminals here: {', '.join(terms) or 'none'}"
+                    did_you_mean(sym, funcs) or f"`genelang ops {space.name}` lists them")
+    for other, sp in spaces().items():
+        if other != space.name and sym in sp.inputs:
+            return ("space", f"{sym!r} is an input of the {other} space, not {space.name}",
+                    f"{space.name} terminals: {', '.join(terms) or 'none'}")
+    hint = did_you_mean(sym, [*funcs, *terms]) or f"terminals here: {', '.join(terms) or 'none'}"
     return ("unknown", f"unknown symbol {sym!r}", hint)
-
-
-def _check_state_cycles(genome: Genome, report: _Reporter) -> None:
-    arity = arity_fn(genome.space)
-    deps: dict[str, set[str]] = {}
-    states = {g.name for g in genome.mains}
-    adf_reads: dict[str, set[str]] = {}
-    for gene in genome.genes:
-        try:
-            tree = karva.decode(gene.symbols, arity)
-        except karva.IncompleteORF:
-            return
-        reads = set()
-        for node in tree.walk():
-            m = RNN_STATE.match(node.symbol)
-            if m and not m["prev"] and m["state"] in states:
-                reads.add(m["state"])
-            elif node.symbol in adf_reads:
-                reads |= adf_reads[node.symbol]
-        if gene.kind == "adf":
-            adf_reads[gene.name] = reads
-        else:
-            deps[gene.name] = reads - {gene.name}   # a self-read is reported per symbol
-    # depth-first search for a cycle among states
-    color: dict[str, int] = {}
-
-    def visit(s: str, path: list[str]) -> list[str] | None:
-        color[s] = 1
-        for d in sorted(deps.get(s, ())):
-            if color.get(d) == 1:
-                return path + [s, d]
-            if d not in color:
-                found = visit(d, path + [s])
-                if found:
-                    return found
-        color[s] = 2
-        return None
-
-    for s in [g.name for g in genome.mains]:
-        if s not in color:
-            cyc = visit(s, [])
-            if cyc:
-                start = cyc.index(cyc[-1])
-                loop = " → ".join(f"{x}[t]" for x in cyc[start:])
-                report("cycle", f"states depend on each other's new values: {loop}",
-                       genome.gene(cyc[start]).pos, "break the cycle with a previous value S[t-1]")
-                return
-
-
-def _check_reduction(genome: Genome, report: _Reporter) -> None:
-    """In a reduction cell every input must be read directly by an operation
-    (which then strides) before anything else touches it."""
-    try:
-        reduction = genome.gene("reduction", "cell")
-    except KeyError:
-        return
-    arity = arity_fn(genome.space)
-    adfs = {g.name: g for g in genome.adfs}
-    trees = {n: karva.decode(g.symbols, arity) for n, g in adfs.items()}
-    bad: list[tuple[Gene, karva.Node]] = []
-    memo: dict[str, bool] = {}
-
-    def alias_of_input(node: karva.Node) -> bool:
-        while node.symbol in trees:
-            node = trees[node.symbol]
-        return node.symbol in CONV_INPUTS
-
-    def reduces(gene: Gene, node: karva.Node) -> bool:
-        if node.symbol in CONV_INPUTS:
-            bad.append((gene, node))
-            return False
-        if node.symbol in trees:
-            if node.symbol not in memo:
-                memo[node.symbol] = reduces(adfs[node.symbol], trees[node.symbol])
-            return memo[node.symbol]
-        if node.symbol in LINKS:
-            return all([reduces(gene, c) for c in node.children])
-        # an operation strides only where it reads an input directly
-        return all([alias_of_input(c) or reduces(gene, c) for c in node.children])
-
-    reduces(reduction, karva.decode(reduction.symbols, arity))
-    for gene, node in bad:
-        report("reduce", f"input {node.symbol!r} reaches the reduction cell unreduced "
-               f"(in {gene.kind} {gene.name!r})", _sym_pos(gene, node.index),
-               "in a reduction cell every input must first be read by an operation, "
-               f"e.g. skip_connect({node.symbol}), which reads it at stride 2")

@@ -30,35 +30,28 @@ def pointwise(C: int, stride: int, affine: bool) -> nn.Module:
                          nn.BatchNorm2d(C, affine=affine))
 
 
-def depthwise(kernel: tuple[int, int]):
+def _nasgep_block(kernel: tuple[int, int], convs: str):
+    """ReLU → the convs in order ('p' pointwise 1×1, 'd' depthwise `kernel`, which
+    takes the stride) → BN."""
     def build(C: int, stride: int, affine: bool) -> nn.Module:
-        return nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(C, C, kernel, stride, _same(kernel), groups=C, bias=False),
-            nn.BatchNorm2d(C, affine=affine))
+        layers = [nn.Conv2d(C, C, 1, bias=False) if c == "p"
+                  else nn.Conv2d(C, C, kernel, stride, _same(kernel), groups=C, bias=False) for c in convs]
+        return nn.Sequential(nn.ReLU(inplace=False), *layers, nn.BatchNorm2d(C, affine=affine))
     return build
+
+
+def depthwise(kernel: tuple[int, int]):
+    return _nasgep_block(kernel, "d")
 
 
 def separable(kernel: tuple[int, int]):
     """NASGEP separable: pointwise then depthwise (the stride on the depthwise)."""
-    def build(C: int, stride: int, affine: bool) -> nn.Module:
-        return nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(C, C, 1, bias=False),
-            nn.Conv2d(C, C, kernel, stride, _same(kernel), groups=C, bias=False),
-            nn.BatchNorm2d(C, affine=affine))
-    return build
+    return _nasgep_block(kernel, "pd")
 
 
 def inverse_separable(kernel: tuple[int, int]):
     """NASGEP inverse separable: depthwise (with the stride) then pointwise."""
-    def build(C: int, stride: int, affine: bool) -> nn.Module:
-        return nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(C, C, kernel, stride, _same(kernel), groups=C, bias=False),
-            nn.Conv2d(C, C, 1, bias=False),
-            nn.BatchNorm2d(C, affine=affine))
-    return build
+    return _nasgep_block(kernel, "dp")
 
 
 # --- DARTS (quark0/darts cnn/operations.py) -------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Callable
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, Genome
@@ -52,22 +53,24 @@ def main_graphs(genome: Genome) -> dict[str, MainGraph]:
     return {g.name: main_graph(genome, g.name) for g in genome.mains}
 
 
-def inline(genome: Genome, main: str) -> str:
-    """The main program with every ADF written out in place (for display and
-    canonical forms). Exponential only in pathological nesting; genomes are small."""
-    graph = main_graph(genome, main)
-    expanded: dict[str, str] = {}
+class Renderer:
+    """Writes trees as nested calls with ADF references written out. Each ADF
+    is rendered once and shown as `adf(name, text)` wherever it is used: the
+    same text for every use keeps sharing visible to whoever keys on it."""
 
-    def render(node: karva.Node) -> str:
-        if node.symbol in expanded:
-            return expanded[node.symbol]
+    def __init__(self, trees: dict[str, karva.Node], adf: Callable[[str, str], str] = lambda name, text: text):
+        self.trees, self.adf = trees, adf
+        self._done: dict[str, str] = {}
+
+    def __call__(self, node: karva.Node) -> str:
+        sym = node.symbol
+        if sym in self.trees:
+            if sym not in self._done:
+                self._done[sym] = self.adf(sym, self(self.trees[sym]))
+            return self._done[sym]
         if not node.children:
-            return node.symbol
-        return f"{node.symbol}({', '.join(render(c) for c in node.children)})"
-
-    for name, tree in graph.adfs:
-        expanded[name] = "{" + render(tree) + "}"
-    return render(graph.root)
+            return sym
+        return f"{sym}({', '.join(self(c) for c in node.children)})"
 
 
 def canonical(genome: Genome) -> str:
@@ -75,22 +78,13 @@ def canonical(genome: Genome) -> str:
     coding regions only; ADFs numbered by first use, so their names, their order
     in the file and unused ADFs do not matter, while sharing (one ADF used twice
     is one node) does."""
-    trees = {g.name: expression(genome, g) for g in genome.adfs}
-    ids: dict[str, str] = {}
     defs: list[str] = []
 
-    def render(node: karva.Node) -> str:
-        sym = node.symbol
-        if sym in trees:
-            if sym not in ids:
-                body = render(trees[sym])
-                ids[sym] = f"@{len(ids)}"
-                defs.append(f"{ids[sym]} = {body}")
-            return ids[sym]
-        if not node.children:
-            return sym
-        return f"{sym}({', '.join(render(c) for c in node.children)})"
+    def number(_name: str, text: str) -> str:
+        defs.append(f"@{len(defs)} = {text}")
+        return f"@{len(defs) - 1}"
 
+    render = Renderer({g.name: expression(genome, g) for g in genome.adfs}, number)
     mains = [f"{g.kind} {g.name} = {render(expression(genome, g))}" for g in genome.mains]
     return "\n".join([genome.space, *defs, *mains])
 

@@ -17,11 +17,10 @@ from torch import fx, nn
 from genelang.compiler import karva
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
-from genelang.compiler.dag import main_graph
-from genelang.compiler.opsets import CONV, CONV_INPUTS
+from genelang.compiler.dag import Renderer, main_graph
+from genelang.compiler.conv_space import reads_input
+from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
-
-LINKS = ("add", "cat")
 
 
 class DropPath(nn.Module):
@@ -58,7 +57,9 @@ class _Emitter:
         self.graph = fx.Graph()
         self.env: dict[str, fx.Node] = {}
         self.blocks: dict[str, str] = {}      # op module name -> what it computes
-        self._expanded: dict[str, str] = {}
+        # what a node computes, ADFs written out: the same text in two genomes means
+        # the same block on the same inputs (the key of weight inheritance)
+        self.expand = Renderer(trees)
 
     def module(self, name: str, mod: nn.Module, *args: fx.Node) -> fx.Node:
         self.root.add_module(name, mod)
@@ -78,7 +79,7 @@ class _Emitter:
             return self.module(f"{where}_{node.index}_project",
                                ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
         # an operation strides where it reads a cell input (user ops may take several operands)
-        stride = 2 if self.spec.reduction and any(self._is_input(c) for c in node.children) else 1
+        stride = 2 if self.spec.reduction and any(reads_input(c, self.trees) for c in node.children) else 1
         op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
         name = f"{where}_{node.index}_{sym}"
         out = self.module(name, op, *(self.emit(where, c) for c in node.children))
@@ -86,25 +87,6 @@ class _Emitter:
         if self.spec.drop_path and not isinstance(op, nn.Identity):
             out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
         return out
-
-    def expand(self, node: karva.Node) -> str:
-        """The computation a node stands for, ADFs written out: the same text
-        in two genomes means the same block on the same inputs (the key of
-        weight inheritance), whatever the ADFs are called."""
-        sym = node.symbol
-        if sym in self.trees:
-            if sym not in self._expanded:
-                self._expanded[sym] = self.expand(self.trees[sym])
-            return self._expanded[sym]
-        if not node.children:
-            return sym
-        return f"{sym}({', '.join(self.expand(c) for c in node.children)})"
-
-    def _is_input(self, node: karva.Node) -> bool:
-        """An input, or an ADF that is only an input (`adf a = h1 | ...`)."""
-        while node.symbol in self.trees:
-            node = self.trees[node.symbol]
-        return node.symbol in CONV_INPUTS
 
 
 def _cat_leaves(node: karva.Node) -> list[karva.Node]:

@@ -15,27 +15,9 @@ from torch import fx, nn
 from genelang.compiler import karva
 from genelang.compiler.ast import Genome
 from genelang.compiler.dag import expression
-from genelang.compiler.opsets import RNN, RNN_STATE
+from genelang.compiler.opsets import RNN
 from genelang.compiler.registry import get_op
-
-
-def state_order(genome: Genome) -> list[str]:
-    """States in an order where each comes after the states whose new value it reads."""
-    reads: dict[str, set[str]] = {}
-    adf_reads: dict[str, set[str]] = {}
-    for gene in genome.genes:
-        found = set()
-        for node in expression(genome, gene).walk():
-            m = RNN_STATE.match(node.symbol)
-            if m and not m["prev"]:
-                found.add(m["state"])
-            found |= adf_reads.get(node.symbol, set())
-        (adf_reads if gene.kind == "adf" else reads)[gene.name] = found
-    order: list[str] = []
-    while len(order) < len(reads):
-        ready = [s for s in reads if s not in order and reads[s] <= set(order)]
-        order.append(ready[0])   # the checker guarantees no cycle
-    return order
+from genelang.compiler.rnn_space import state_order
 
 
 class _Emitter:

@@ -11,22 +11,28 @@ from __future__ import annotations
 
 import re
 
-from genelang.compiler.registry import ADF, MAIN, Op, Space, register_op, register_space
+from genelang.compiler.conv_space import CONV_INPUTS, ConvSpace
+from genelang.compiler.registry import ADF, MAIN, Op, register_op, register_space
+from genelang.compiler.rnn_space import RNN_STATE, RnnSpace
 
 CONV, RNN = "conv", "rnn"
-CONV_INPUTS = ("h1", "h2")
 NASGEP_SIZES = ("3x3", "5x5", "3x5", "5x3", "1x7", "7x1")
 DARTS_OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
              "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
-RNN_STATE = re.compile(r"^(?P<state>[A-Za-z_][A-Za-z0-9_]*)\[t(?P<prev>-1)?\]$")
+__all__ = ["CONV", "RNN", "CONV_INPUTS", "RNN_STATE"]
 
-register_space(Space(
+# networks are built by the runtime, named here and imported only when built
+register_space(ConvSpace(
     CONV, main_kind="cell", required_mains=("normal", "reduction"),
     allowed_mains=re.compile(r"^(normal|reduction)$"),
-    builders_module="genelang.compiler.conv_ops",
+    builders_module="genelang.compiler.conv_ops", inputs=CONV_INPUTS,
+    network="genelang.runtime.build:conv_network", input_layout=("C", "H", "W"),
+    example_input=(3, 32, 32), supports_separate_pools=True, aliases=("cnn", "image", "images"),
     doc="image cells: ADFs of conv ops over h1/h2, cells linking ADFs"))
-register_space(Space(
-    RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops",
+register_space(RnnSpace(
+    RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops", inputs=("x",),
+    network="genelang.runtime.build:rnn_network", input_layout=("T", "F"), example_input=(16, 32),
+    aliases=("recurrent", "lstm", "gru", "sequence"),
     doc="recurrent cells: one program per state over x, S[t-1] and earlier S[t]"))
 
 BOTH = frozenset({ADF, MAIN})

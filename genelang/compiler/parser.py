@@ -3,7 +3,6 @@ genes and genomes they stand next to, so the printer can give them back."""
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -17,8 +16,10 @@ from genelang.errors import Diagnostic, GenelangError, Location, ParseError
 
 KEYWORDS = {"genome", "on", "adf", "cell", "state"}
 _GRAMMAR = files("genelang").joinpath("grammar.lark").read_text()
-_comments: list[Token] = []
-_LOCK = threading.Lock()
+# No other token can hold '#' (the grammar has no strings), so every '#' in a
+# file that parses starts a comment running to the end of its line: comments
+# are found in the text itself, with no state shared between parses.
+_COMMENT = re.compile(r"#[^\n]*")
 
 
 def _pos(tok: Token) -> Pos:
@@ -119,8 +120,7 @@ def _make_parser(fast: bool) -> Lark:
             plugins = lark_cython.plugins
         except ImportError:
             pass
-    return Lark(_GRAMMAR, parser="lalr", transformer=_ToRaw(), _plugins=plugins,
-                lexer_callbacks={"COMMENT": _comments.append})
+    return Lark(_GRAMMAR, parser="lalr", transformer=_ToRaw(), _plugins=plugins)
 
 
 _PARSER = _make_parser(fast=True)
@@ -168,10 +168,7 @@ def parse_text(text: str, path: str = "<string>") -> GeneFile:
     Only syntax is checked here; `genelang.compiler.check` checks meaning.
     """
     try:
-        with _LOCK:   # the lexer callback fills one shared list
-            _comments.clear()
-            tree = _PARSER.parse(text)
-            comments = sorted((c.line, c.value.rstrip()) for c in _comments)
+        tree = _PARSER.parse(text)
     except UnexpectedInput as err:
         raise _error_from_lark(err, text, path) from None
     except _MissingBar as mb:
@@ -180,7 +177,19 @@ def parse_text(text: str, path: str = "<string>") -> GeneFile:
         raise ParseError(Diagnostic(
             "syntax", "several symbols but no '|'", Location(path, tok.line, tok.column, tok.end_column, src),
             "write Karva as 'head | tail' (or one nested call such as add(h1, h2))")) from None
-    return _Builder(text, path, comments).build(tree)
+    return _Builder(text, path, _comments(text)).build(tree)
+
+
+def _comments(text: str) -> list[tuple[int, str]]:
+    """(line, comment) in file order; lines count '\n' as lark's lexer does."""
+    if "#" not in text:
+        return []
+    found, line, at = [], 1, 0
+    for m in _COMMENT.finditer(text):
+        line += text.count("\n", at, m.start())
+        at = m.start()
+        found.append((line, m.group().rstrip()))
+    return found
 
 
 def parse_file(path: str | Path) -> GeneFile:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 ADF, MAIN = "adf", "main"
 
@@ -26,15 +26,34 @@ class Op:
     doc: str = ""
 
 
+Report = Callable[..., None]   # report(code, message, pos, hint="") files one diagnostic
+
+
 @dataclass
 class Space:
-    """A search space: its operations and the terminals its genes may read."""
+    """A search space: its operations, the terminals its genes read, the checks
+    beyond the generic ones and how its genomes become networks.
+
+    The base class is a complete space for the simple case: ADFs read the
+    `inputs` and earlier ADFs, main genes read the inputs and every ADF. A
+    space with other rules subclasses it and overrides the hooks below; the
+    checker, the evolution template and the builders call only these, so a
+    new space is one `register_space` call, never an `if space == ...`.
+    """
 
     name: str
-    main_kind: str                          # "cell" (conv) or "state" (rnn)
-    required_mains: tuple[str, ...] = ()
+    main_kind: str                          # the kind of main gene: "cell" (conv), "state" (rnn)
+    required_mains: tuple[str, ...] = ()    # main genes every genome has (conv: normal, reduction)
     allowed_mains: re.Pattern | None = None  # None: any identifier
-    builders_module: str | None = None
+    builders_module: str | None = None      # registers the ops' PyTorch builders, imported on first use
+    inputs: tuple[str, ...] = ()            # what a genome reads from outside (conv: h1, h2; rnn: x)
+    # "module:function" building a genome's network, imported on first use so the
+    # language never imports torch: fn(genome, model, num_classes, input_shape) -> nn.Module
+    network: str | None = None
+    input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
+    example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
+    supports_separate_pools: bool = False   # ADF pools per main gene (NASGEP's n*/r* ADFs)
+    aliases: tuple[str, ...] = ()           # other tools' names for it, for "did you mean"
     ops: dict[str, Op] = field(default_factory=dict)
     doc: str = ""
     # derived from `ops`; cleared whenever an op is registered (checking is a hot path)
@@ -54,18 +73,67 @@ class Space:
                                         if role in op.roles and op.arity > 0)
         return list(self._derived[key])
 
+    # -- hooks a space with its own rules overrides -------------------------------
+
+    def terminals(self, genome, gene) -> list[str]:
+        """The terminals `gene` may read, in a stable order (evolution draws from these)."""
+        adfs = [g.name for g in genome.genes if g.kind == "adf"]
+        if gene.kind == "adf":
+            return [*self.inputs, *(adfs[:adfs.index(gene.name)] if gene.name in adfs else adfs)]
+        return [*self.inputs, *adfs]
+
+    def main_genes(self, states: Sequence[str] = ()) -> list[tuple[str, str]]:
+        """(kind, name) of the main genes of a new genome: the required ones, else
+        one per name in `states` (a search spec's list)."""
+        return [(self.main_kind, n) for n in (self.required_mains or states)]
+
+    def explain(self, genome, gene, symbol: str) -> tuple[str, str, str] | None:
+        """(code, message, hint) for a symbol the gene may not read, when the space
+        knows better than "unknown symbol"; None to let the checker say it."""
+        return None
+
+    def role_hint(self, gene) -> str:
+        """The hint for an operation used in a gene whose role does not allow it."""
+        role = ADF if gene.kind == "adf" else MAIN
+        return f"{gene.kind} genes use: {', '.join(self.functions(role))}"
+
+    def check_extra(self, genome, report: Report, clean: bool) -> None:
+        """Rules of the space beyond symbols and roles. `clean`: every gene of the
+        genome decodes and no problem has been found in it so far."""
+
+    def network_builder(self) -> Callable[..., Any]:
+        """The function named by `network`, imported now."""
+        if not self.network:
+            raise LookupError(f"the {self.name} space names no network builder")
+        module, _, fn = self.network.partition(":")
+        return getattr(importlib.import_module(module), fn)
+
 
 _SPACES: dict[str, Space] = {}
 _loaded: set[str] = set()
 
 
 def register_space(space: Space) -> Space:
+    """Add a space (or replace the one of that name). Its ops may come with it
+    in `space.ops` or be added with `register_op` afterwards."""
     _SPACES[space.name] = space
+    _loaded.discard(space.name)
     return space
+
+
+def unregister_space(name: str) -> None:
+    """Remove a space (a plugin's or a test's); unknown names are ignored."""
+    _SPACES.pop(name, None)
+    _loaded.discard(name)
 
 
 def spaces() -> dict[str, Space]:
     return dict(_SPACES)
+
+
+def space_aliases() -> dict[str, str]:
+    """alias -> space name, for suggestions."""
+    return {a.lower(): sp.name for sp in _SPACES.values() for a in sp.aliases}
 
 
 def get_space(name: str) -> Space:

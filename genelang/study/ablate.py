@@ -10,7 +10,7 @@ with the reasons, and never written.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from genelang.compiler import karva
@@ -18,7 +18,9 @@ from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.check import check_genome
 from genelang.compiler.dag import canonical, expression
 from genelang.compiler.printer import format_genome
+from genelang.compiler.conv_space import LINKS
 from genelang.compiler.registry import ADF, MAIN, arity_fn, get_space
+from genelang.compiler.suggest import did_you_mean
 from genelang.errors import GenelangError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")
@@ -90,7 +92,7 @@ def drop_edges(genome: Genome) -> list[Variant]:
     """One variant per coding `add`/`cat` node in an ADF, replaced by one of its operands."""
     out = []
     for gene, node in _coding_nodes(genome):
-        if gene.kind != "adf" or node.symbol not in ("add", "cat") or len(node.children) != 2:
+        if gene.kind != "adf" or node.symbol not in LINKS or len(node.children) != 2:
             continue
         for keep in (0, 1):
             tree = _replace_at(expression(genome, gene), node.index, node.children[keep])
@@ -131,31 +133,61 @@ def swap_cells(genome: Genome) -> list[Variant]:
 
 
 _EDIT = re.compile(r"^(?P<key>[a-z-]+)(?::(?P<arg>.*))?$")
-
-
-def parse_edit(text: str):
-    """An edit given on the command line → a function Genome → [Variant]."""
-    m = _EDIT.match(text)
-    key, arg = (m["key"], m["arg"]) if m else (None, None)
-    if key == "replace" and arg and "=" in arg:
-        old, new = arg.split("=", 1)
-        return lambda g: replace_everywhere(g, old, new)
-    if key == "each-node" and arg:
-        return lambda g: replace_each_node(g, arg)
-    if key == "drop-edges" and not arg:
-        return drop_edges
-    if key == "add-edge" and arg and "(" in arg and arg.endswith(")"):
-        op, source = arg[:-1].split("(", 1)
-        return lambda g: add_edge(g, op, source)
-    if key == "one-activation" and arg:
-        return lambda g: one_activation(g, arg)
-    if key == "swap-cells" and not arg:
-        return swap_cells
-    raise GenelangError.at("edit", f"unknown edit {text!r}", "<command line>", hint=EDIT_HELP)
-
-
+EDIT_KINDS = ("replace", "each-node", "drop-edges", "add-edge", "one-activation", "swap-cells")
 EDIT_HELP = ("edits: replace:OLD=NEW, each-node:OP, drop-edges, add-edge:OP(INPUT), "
              "one-activation:ACT, swap-cells")
+
+
+def _edit_error(text: str, message: str, hint: str = EDIT_HELP) -> GenelangError:
+    return GenelangError.at("edit", f"edit {text!r}: {message}", "<edits>", hint=hint)
+
+
+def parse_edit(text: str, genome: Genome):
+    """An edit written as text → a function Genome → [Variant]. An edit naming an
+    operation the genome's space lacks, or one that cannot apply to the genome,
+    is an error rather than an edit that silently matches nothing."""
+    m = _EDIT.match(text)
+    key, arg = (m["key"], m["arg"]) if m else (text, None)
+    space = get_space(genome.space)
+
+    def op(name: str) -> str:
+        if name not in space.ops:
+            raise _edit_error(text, f"unknown operation {name!r} in the {space.name} space",
+                              did_you_mean(name, space.ops) or f"`genelang ops {space.name}` lists them")
+        return name
+
+    def needs(ok: bool, why: str) -> None:
+        if not ok:
+            raise _edit_error(text, f"does not apply to genome {genome.name!r} ({space.name}): {why}")
+
+    if key == "replace" and arg and "=" in arg:
+        old, new = (op(x) for x in arg.split("=", 1))
+        return lambda g: replace_everywhere(g, old, new)
+    if key == "each-node" and arg:
+        new = op(arg)
+        needs(space.ops[new].arity > 0, f"{new!r} is not a function")
+        return lambda g: replace_each_node(g, new)
+    if key == "drop-edges" and not arg:
+        needs(bool(LINKS & set(space.ops)), "its space has no add or cat")
+        return drop_edges
+    if key == "add-edge" and arg and "(" in arg and arg.endswith(")"):
+        name, source = arg[:-1].split("(", 1)
+        needs("add" in space.ops and bool(genome.adfs), "it needs ADFs and an add operation")
+        new = op(name)
+        return lambda g: add_edge(g, new, source)
+    if key == "one-activation" and arg:
+        acts = [a for a in ACTIVATIONS if a in space.ops]
+        needs(bool(acts), f"the {space.name} space has no activations")
+        if arg not in acts:
+            raise _edit_error(text, f"{arg!r} is not an activation of the {space.name} space",
+                              did_you_mean(arg, acts) or f"activations: {', '.join(acts)}")
+        return lambda g: one_activation(g, arg)
+    if key == "swap-cells" and not arg:
+        needs(not {"normal", "reduction"} - {g.name for g in genome.mains},
+              "it has no normal and reduction cells")
+        return swap_cells
+    close = did_you_mean(key, EDIT_KINDS)
+    raise _edit_error(text, "unknown edit", f"{close} {EDIT_HELP}" if close else EDIT_HELP)
 
 
 @dataclass(frozen=True)
@@ -163,12 +195,14 @@ class AblationResult:
     written: list[tuple[Path, Variant]]
     rejected: list[tuple[Variant, list[str]]]
     duplicates: list[Variant]
+    unmatched: list[str] = field(default_factory=list)   # edits that changed nothing
 
 
 def ablate(genome: Genome, edits: list[str], out_dir: Path, source: str = "") -> AblationResult:
     """Write every valid variant of `genome` under `out_dir` as its own `.gene` file."""
-    fns = [parse_edit(e) for e in edits]
-    variants = [v for fn in fns for v in fn(genome)]
+    fns = [(e, parse_edit(e, genome)) for e in edits]
+    found = [(e, fn(genome)) for e, fn in fns]
+    variants = [v for _, vs in found for v in vs]
     out_dir.mkdir(parents=True, exist_ok=True)
     written, rejected, dups = [], [], []
     seen = {canonical(genome)}
@@ -189,7 +223,7 @@ def ablate(genome: Genome, edits: list[str], out_dir: Path, source: str = "") ->
         path = out_dir / f"{_safe(name)}.gene"
         path.write_text(format_genome(g))
         written.append((path, v))
-    return AblationResult(written, rejected, dups)
+    return AblationResult(written, rejected, dups, [e for e, vs in found if not vs])
 
 
 def _safe(name: str) -> str:
