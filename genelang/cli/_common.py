@@ -32,6 +32,16 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
             err.print(f"    [cyan]hint[/cyan]: {_esc(d.hint)}")
 
 
+def as_flag(d: Diagnostic) -> Diagnostic:
+    """Library errors locate a bad argument as `name=`; on the command line it is `--name`."""
+    import re
+    from dataclasses import replace
+    loc = d.location
+    if re.fullmatch(r"[a-z_]+=", loc.file):
+        return replace(d, location=replace(loc, file="--" + loc.file[:-1].replace("_", "-")))
+    return d
+
+
 def _esc(text: str) -> str:
     from rich.markup import escape
     return escape(text)
@@ -43,7 +53,7 @@ def handle_errors(as_json: bool = False):
     try:
         yield
     except GenelangError as e:
-        print_diagnostics(e.diagnostics, as_json)
+        print_diagnostics([as_flag(d) for d in e.diagnostics], as_json)
         sys.exit(EXIT_USER)
     except KeyboardInterrupt:
         err.print("interrupted")

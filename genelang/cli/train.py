@@ -165,6 +165,7 @@ def _from_spec(ctx, spec_file, tcfg, mcfg, lr, space):
             take[which][field] = getattr(spec_task if which == "task" else spec_model, field)
     tcfg = replace(tcfg, val=spec_task.val, **take["task"])
     mcfg = replace(mcfg, **take["model"])
-    if lr is None and space == "conv":
-        lr = spec.fitness.lr
+    if lr is None:
+        from genelang.evolve.estimators.builtin import training_lr
+        lr = training_lr(spec, None)
     return tcfg, mcfg, lr

@@ -42,16 +42,13 @@ class Template:
         space = get_space(space_spec.space)
         adf_fns = tuple(space_spec.adf_functions or space.functions(ADF))
         main_fns = tuple(space_spec.main_functions or space.functions(MAIN))
-        pools = space.name == "conv" and getattr(space_spec, "separate_pools", False)
+        pools = space.supports_separate_pools and getattr(space_spec, "separate_pools", False)
         if pools:   # NASGEP: n* ADFs serve the normal cell, r* ADFs the reduction cell
             half = max(1, space_spec.adfs // 2)
             adf_names = [f"n{i + 1}" for i in range(half)] + [f"r{i + 1}" for i in range(max(1, space_spec.adfs - half))]
         else:
             adf_names = [f"a{i + 1}" for i in range(space_spec.adfs)]
-        if space.name == "conv":
-            mains = [("cell", "normal"), ("cell", "reduction")]
-        else:
-            mains = [("state", s) for s in space_spec.states]
+        mains = space.main_genes(space_spec.states)
         skeleton = Genome(name, space.name, tuple(
             [Gene("adf", n, (), ()) for n in adf_names] + [Gene(k, n, (), ()) for k, n in mains]))
         slots = []
@@ -64,7 +61,7 @@ class Template:
             terms = tuple(t for t in terminals(skeleton, gene) if not t.endswith("[t]"))
             if pools:
                 prefix = gene.name[0] if gene.kind == "adf" else {"normal": "n", "reduction": "r"}[gene.name]
-                terms = tuple(t for t in terms if t in ("h1", "h2") or t[0] == prefix)
+                terms = tuple(t for t in terms if t in space.inputs or t[0] == prefix)
             slots.append(Slot(gene.kind, gene.name, h, karva.tail_length(h, max(n_max, space.max_arity(role))),
                               fns, terms))
         return cls(space.name, tuple(slots), name)

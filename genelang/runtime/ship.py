@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from genelang.compiler.ast import Genome
+from genelang.compiler.registry import get_space
 from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.preprocess import Preprocess, with_preprocess
@@ -77,7 +78,7 @@ def load_network(source: str | Path | Genome, *, genome: str | None = None, mode
         return _for_task(g, TaskConfig(task) if isinstance(task, str) else task, model or ModelConfig(),
                          home, num_classes, input_shape)
     from genelang.runtime.build import build_model
-    shape = input_shape or ((3, 32, 32) if g.space == "conv" else (16, 32))
+    shape = input_shape or get_space(g.space).example_input
     try:
         net, example = build_model(g, model or ModelConfig(), num_classes=num_classes or 10, input_shape=shape)
         with torch.no_grad():
@@ -145,6 +146,7 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
     when one of them may not be."""
     from genelang.runtime import export
     files: dict[Path, callable] = {}
+    recurrent = get_space(net.genome.space).main_kind == "state"
     if to == "dot":
         from genelang.compiler.dot import render, to_dot
         text = to_dot(net.genome)
@@ -159,11 +161,11 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
         files[dest] = lambda p: export.to_export(net.module, net.example, p)
     elif to == "onnx":
         files[dest] = lambda p: export.to_onnx(net.module, net.example, p)
-    elif net.trained and net.genome.space == "rnn":
+    elif net.trained and recurrent:
         raise GenelangError.at("target", "the python target writes conv networks and single recurrent layers, "
                                "not a trained sequence model", "to=", hint="ship it as torchscript or export")
     else:
-        files[dest] = lambda p: export.to_python(net.module, p, rnn_loop=not net.trained and net.genome.space == "rnn")
+        files[dest] = lambda p: export.to_python(net.module, p, rnn_loop=not net.trained and recurrent)
         files[export.weights_path(dest)] = lambda p: None   # to_python writes it with the source
     if net.preprocess.vocab and to not in ("dot", "summary"):
         ids = net.preprocess.token_ids()

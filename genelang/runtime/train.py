@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from genelang.compiler.ast import Genome
+from genelang.compiler.registry import get_space
 from genelang.compiler.printer import format_genome
 from genelang.runtime.augment import Augment
 from genelang.runtime.config import ModelConfig, TaskConfig
@@ -66,8 +67,8 @@ def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfi
     from genelang.errors import GenelangError
     data = _load(task.name, task.root, task.vectors, task.dataset)
     sequence = _is_sequence(data)
-    if (genome.space == "rnn") != sequence:
-        raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}", "--task",
+    if (get_space(genome.space).main_kind == "state") != sequence:
+        raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}", "task=",
                                hint="conv genomes train on image tasks, rnn genomes on text and time-series tasks")
     if not sequence:
         return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,

@@ -106,7 +106,7 @@ def train(c: Candidate) -> float:
     return acc
 
 
-def training_lr(spec, genome) -> float | None:
+def training_lr(spec, genome=None) -> float | None:
     """The spec's learning rate for image networks (SGD); sequence models keep
     the runtime's Adam default."""
     from genelang.runtime.tasks import task_names

@@ -30,7 +30,7 @@ def get_task(name: str) -> Callable:
     if name not in _TASKS:
         import difflib
         close = difflib.get_close_matches(name, list(_TASKS), n=1)
-        raise DataError.at("task", f"unknown task {name!r}", "--task",
+        raise DataError.at("task", f"unknown task {name!r}", "task=",
                            hint=(f"did you mean {close[0]!r}? " if close else "") +
                            f"tasks: {', '.join(sorted(_TASKS))}")
     return _TASKS[name]

@@ -94,7 +94,7 @@ def fashion_mnist(root: str | None = None, **_) -> ImageData:
     looked = ", ".join(str(d) for d in dirs)
     raise DataError.at("data", "Fashion-MNIST not found", looked,
                        hint="install it with `apt-get install dataset-fashion-mnist` (Debian), "
-                            "or pass --root DIR holding the four *-ubyte(.gz) IDX files")
+                            "or give a root holding the four *-ubyte(.gz) IDX files")
 
 
 @register_task("digits", "image")
@@ -120,7 +120,7 @@ def _cifar(folder: str, train_files: list[str], label_key: str, name: str, n_cla
     """The python-pickle batches of the CIFAR release (what torchvision reads),
     under ROOT or ROOT/<folder>."""
     if not root:
-        raise DataError.at("data", f"{name} needs --root", "--root",
+        raise DataError.at("data", f"{name} needs a data root", "root=",
                            hint=f"the directory holding {folder}/ (the python-pickle batches); "
                                 "nothing is downloaded")
     base = Path(root) / folder if (Path(root) / folder).is_dir() else Path(root)
@@ -170,7 +170,7 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
     read-only), keyed by ROOT, the size and every file's name, size and
     modification time: adding or changing an image decodes again."""
     if not root:
-        raise DataError.at("data", "image-folder needs --root", "--root",
+        raise DataError.at("data", "image-folder needs a data root", "root=",
                            hint="ROOT/train/<class>/*.png and ROOT/test/<class>/*.png")
     base = Path(root)
     for part in ("train", "test"):

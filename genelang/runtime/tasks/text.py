@@ -219,7 +219,7 @@ def conll2003(root: str | None = None, vectors: str | None = None, max_len: int 
     """NER from ROOT/{train,valid,test}.txt in the CoNLL-2003 format (token ...
     tag per line, blank lines between sentences); BIO/IOB tags."""
     if not root:
-        raise DataError.at("data", "conll2003 needs --root", "--root",
+        raise DataError.at("data", "conll2003 needs a data root", "root=",
                            hint="a directory with train.txt, valid.txt, test.txt in the CoNLL-2003 format")
     base = Path(root)
     parts = []

@@ -51,7 +51,7 @@ def _need(module: str):
     try:
         return __import__(module, fromlist=["_"])
     except ImportError:
-        raise DataError.at("task", f"time-series tasks need {module.split('.')[0]}", "--task",
+        raise DataError.at("task", f"time-series tasks need {module.split('.')[0]}", "task=",
                            hint="install the extra: pip install 'genelang[timeseries]'") from None
 
 
@@ -92,9 +92,9 @@ def _ucr_arrays(dataset: str, root: str | None, split: str):
     if dataset not in UCR_BUNDLED:
         import difflib
         close = difflib.get_close_matches(dataset, list(UCR_BUNDLED), n=1)
-        raise DataError.at("data", f"{dataset!r} is not bundled with sktime", "--dataset",
+        raise DataError.at("data", f"{dataset!r} is not bundled with sktime", "dataset=",
                            hint=(f"did you mean {close[0]!r}? " if close else "") +
-                           f"bundled: {', '.join(UCR_BUNDLED)}; or pass --root DIR holding "
+                           f"bundled: {', '.join(UCR_BUNDLED)}; or give a root holding "
                            f"{dataset}/{dataset}_TRAIN.ts")
     x, y = getattr(datasets, UCR_BUNDLED[dataset])(split=split, return_type="nested_univ")
     return (*_padded(x), y)
@@ -141,8 +141,8 @@ def _series(dataset: str, root: str | None) -> np.ndarray:
     if dataset == "airline":
         return _need("sktime.datasets").load_airline().to_numpy()
     if dataset not in SERIES:
-        raise DataError.at("data", f"unknown series {dataset!r}", "--dataset",
-                           hint=f"bundled: {', '.join(SERIES)}; or pass --root FILE.csv")
+        raise DataError.at("data", f"unknown series {dataset!r}", "dataset=",
+                           hint=f"bundled: {', '.join(SERIES)}; or give a root that is a CSV file")
     sm = _need("statsmodels.datasets")
     frame = getattr(sm, dataset).load_pandas().data
     column = {"sunspots": "SUNACTIVITY", "nile": "volume", "co2": "co2"}.get(dataset)
