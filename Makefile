@@ -34,7 +34,7 @@ demo: setup
 	$(VENV)/bin/genelang evolve examples/specs/quick.yaml
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV)

@@ -146,3 +146,22 @@ def test_evolve_threads_option_reaches_the_workers(tmp_path):
     d["execution"] = {"workers": 2}
     import os
     assert worker_threads(parse_spec(d)) == max(1, (os.cpu_count() or 1) // 2)
+
+
+def test_train_a_run_directorys_candidate_reproduces_its_fitness(tmp_path):
+    d = spec_dict(tmp_path, "again", generations=1)
+    d["strategy"]["population"] = 2
+    d["task"] = {"name": "digits", "subset": 300, "batch_size": 32}
+    d["model"] = {"C": 2, "N": 1}
+    d["fitness"] = {"estimator": "train", "epochs": 1}
+    result = run_search(parse_spec(d))
+    run = genelang.load_run(result.run_dir)
+    res = CliRunner().invoke(cli, ["train", str(result.run_dir), "--candidate", "best", "--json"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(res.output[res.output.index("{"):])["metrics"]
+    assert metrics["score"] == pytest.approx(run.best.fitness, abs=1e-6)
+    other = run.evaluations[run.evaluations.id != run.best.id].iloc[0]
+    res = CliRunner().invoke(cli, ["train", str(result.run_dir), "--candidate", str(other.id), "--json"])
+    assert json.loads(res.output[res.output.index("{"):])["metrics"]["score"] == pytest.approx(other.fitness, abs=1e-6)
+    res = CliRunner().invoke(cli, ["train", str(result.run_dir), "--candidate", "999"])
+    assert res.exit_code == 2 and "no evaluation with id 999" in res.output

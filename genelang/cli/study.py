@@ -9,6 +9,7 @@ import click
 from genelang.cli import cli
 from genelang.cli._common import handle_errors, out
 from genelang.compiler import load_file
+from genelang.runtime.config import ModelConfig
 from genelang.study.ablate import EDIT_HELP, ablate as ablate_genome
 
 
@@ -68,17 +69,19 @@ def _group(value: str) -> tuple[str, Path]:
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
 @click.option("--subset", type=click.IntRange(1), help="Training samples per run.")
 @click.option("--lr", default=0.05, show_default=True, type=float)
-@click.option("--channels", "C", default=8, show_default=True, type=click.IntRange(2))
-@click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
-@click.option("--layers", default=8, show_default=True, type=click.IntRange(3))
+@click.option("--channels", "C", default=ModelConfig.C, show_default=True, type=click.IntRange(2))
+@click.option("--cells", "N", default=ModelConfig.N, show_default=True, type=click.IntRange(1))
+@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default=ModelConfig.skeleton, show_default=True)
+@click.option("--layers", default=ModelConfig.layers, show_default=True, type=click.IntRange(3))
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
               help="Parallel training processes (0: in this process).")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Torch threads per training (default: the cores shared among the workers).")
 @click.option("--out", "out_dir", default="compare", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--verbose", is_flag=True, help="Show library warnings (e.g. numerical ones from the tests).")
-def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton, layers, workers,
+def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton, layers, workers, threads,
             out_dir, as_json, verbose) -> None:
     """Train genomes over seeds and compare them with statistics.
 
@@ -109,7 +112,7 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         entries = entries_from(list(files), [_group(g) for g in groups])
         model = {"skeleton": skeleton, "C": C, "N": N, "layers": layers}
         kwargs = dict(task=task, seeds=seeds, epochs=epochs, subset=subset, root=root, model=model,
-                      workers=workers, lr=lr, out_dir=out_dir)
+                      workers=workers, threads=threads, lr=lr, out_dir=out_dir)
         if as_json:
             res = run_compare(entries, **kwargs)
         else:

@@ -12,7 +12,7 @@ from genelang.cli._common import handle_errors, out
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--genome", "genome_name", help="Genome to train (default: the only one in FILE).")
 @click.option("--task", default="fashion-mnist", show_default=True,
               help="fashion-mnist, digits, cifar10, cifar100, image-folder (conv genomes); "
@@ -65,21 +65,36 @@ from genelang.cli._common import handle_errors, out
                    "the whole training set is used unless --subset says otherwise.")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON only.")
 @click.option("--verbose", is_flag=True, help="Show Lightning's messages and library warnings.")
+@click.option("--candidate", default=None, metavar="ID|best",
+              help="With FILE a run directory: retrain this stored evaluation (its id in `status --csv`, or "
+                   "best) exactly as the search evaluated it: its task, model, learning rate and seed.")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Torch threads (default: torch's, the machine's cores).")
 @click.pass_context
 def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator,
           vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
-          out_dir, spec_file, as_json, verbose) -> None:
+          out_dir, spec_file, as_json, verbose, candidate, threads) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default).
 
-    After a search: `genelang train RUN_DIR/best.gene --spec RUN_DIR/spec.yaml
-    --epochs 10 --test --out trained/`, then `genelang compile trained/ --to
-    torchscript` ships the trained network.
+    FILE is a .gene file, or a search's run directory: `genelang train RUN_DIR
+    --candidate best` retrains a stored candidate exactly as it was evaluated
+    (same seed, same fitness). After a search: `genelang train
+    RUN_DIR/best.gene --spec RUN_DIR/spec.yaml --epochs 10 --test --out
+    trained/`, then `genelang compile trained/ --to torchscript` ships the
+    trained network.
     """
     from genelang.compiler import load_file
     from genelang.runtime.noise import quiet
     from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
 
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    if file.is_dir() or candidate is not None:
+        own_epochs = ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT
+        _retrain(file, candidate or "best", epochs if own_epochs else None, out_dir, with_test, as_json, verbose)
+        return
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
@@ -90,17 +105,41 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
                            channels_last=channels_last, compile=compile_backend)
         if spec_file:
             tcfg, mcfg, lr = _from_spec(ctx, spec_file, tcfg, mcfg, lr, genome.space)
+            if not as_json:
+                out.print(f"seed {seed} (the search trained each candidate with its own seed: "
+                          "`genelang train RUN_DIR --candidate ID|best` reproduces one exactly)")
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
         _preflight(genome, tcfg, mcfg, data, accelerator, out_dir)
         with quiet(verbose):
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                                   out_dir=out_dir, test=with_test, accelerator=accelerator)
+    _report(result, f"{genome.name} on {task}", out_dir, as_json)
+
+
+def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_test: bool, as_json: bool,
+             verbose: bool) -> None:
+    from genelang.evolve.runs import retrain
+    from genelang.runtime.noise import quiet
+    with handle_errors(as_json):
+        if candidate != "best" and not candidate.isdigit():
+            from genelang.errors import GenelangError
+            raise GenelangError.at("option", f"--candidate {candidate!r}: an evaluation id or 'best'", "--candidate")
+        with quiet(verbose):
+            result, chosen, seed = retrain(run_dir, candidate, out_dir=out_dir, test=with_test,
+                                           quiet=as_json, epochs=epochs)
+    if not as_json:
+        out.print(f"candidate {chosen.id} (generation {chosen.generation}), seed {seed}; "
+                  f"the search scored it {chosen.fitness:.6g}")
+    _report(result, f"candidate {chosen.id} of {run_dir}", out_dir, as_json)
+
+
+def _report(result, title: str, out_dir, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"metrics": result.metrics, "params": result.params,
                           "seconds": result.seconds}, indent=2))
         return
-    table = Table(title=f"{genome.name} on {task}")
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k, v in sorted(result.metrics.items()):

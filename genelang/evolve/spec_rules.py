@@ -49,10 +49,6 @@ def _strategy(st) -> list[Problem]:
         out.append(("strategy.selection", f"unknown selection {st.selection!r}", "choose from: tournament, roulette"))
     if st.elitism >= st.population:
         out.append(("strategy.elitism", f"must be smaller than strategy.population ({st.population})", ""))
-    if st.tournament > st.population:
-        out.append(("strategy.tournament", f"must be at most strategy.population ({st.population})", ""))
-    if st.sample_size > st.population:
-        out.append(("strategy.sample_size", f"must be at most strategy.population ({st.population})", ""))
     return out
 
 

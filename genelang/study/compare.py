@@ -83,10 +83,10 @@ def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entr
 
 
 def _schedule_spec(task: str, epochs: int, subset: int | None, root: str | None, model: dict,
-                   workers: int, lr: float) -> Spec:
+                   workers: int, lr: float, threads: int | None = None) -> Spec:
     return parse_spec({"run": {"name": "compare"}, "task": {"name": task, "subset": subset, "root": root},
                        "model": model, "fitness": {"estimator": "train", "epochs": epochs, "lr": lr},
-                       "execution": {"workers": workers}})
+                       "execution": {"workers": workers, "threads": threads}})
 
 
 class _Store:
@@ -111,12 +111,13 @@ class _Store:
 
 
 def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1, subset: int | None = None,
-            root: str | None = None, model: dict | None = None, workers: int = 0, lr: float = 0.05,
+            root: str | None = None, model: dict | None = None, workers: int = 0, threads: int | None = None,
+            lr: float = 0.05,
             out_dir: Path = Path("compare"), evaluate: Callable | None = None,
             progress: Callable[[int, int], None] | None = None) -> Comparison:
     """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare."""
     from genelang.evolve.backends import make_backend
-    spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr)
+    spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr, threads)
     schedule = hashlib.sha256(json.dumps({k: v for k, v in spec.model_dump().items() if k in
                                           ("task", "model", "fitness")}, sort_keys=True).encode()).hexdigest()[:12]
     store = _Store(out_dir / "compare.sqlite")
