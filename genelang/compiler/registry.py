@@ -101,12 +101,28 @@ class Space:
         """Rules of the space beyond symbols and roles. `clean`: every gene of the
         genome decodes and no problem has been found in it so far."""
 
+    def search_layout(self) -> tuple["GeneDomains", ...] | None:
+        """A fixed-structure space's genes, with the symbols each position may
+        hold (a search varies only positions of several symbols); None: genes
+        are free head|tail Karva strings over the space's functions and terminals."""
+        return None
+
     def network_builder(self) -> Callable[..., Any]:
         """The function named by `network`, imported now."""
         if not self.network:
             raise LookupError(f"the {self.name} space names no network builder")
         module, _, fn = self.network.partition(":")
         return getattr(importlib.import_module(module), fn)
+
+
+@dataclass(frozen=True)
+class GeneDomains:
+    """One gene of a fixed-structure space: its kind, name, head length and,
+    per position, the symbols it may hold."""
+    kind: str
+    name: str
+    head_len: int
+    domains: tuple[tuple[str, ...], ...]
 
 
 _SPACES: dict[str, Space] = {}

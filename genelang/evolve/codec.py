@@ -35,6 +35,9 @@ class Codec:
         for s in t.slots:
             for x in s.functions + s.terminals:
                 names.setdefault(x, len(names))
+            for i in range(s.head_len + s.tail_len):
+                for x in s.domain(i):
+                    names.setdefault(x, len(names))
         ar = arity_fn(t.space)
         arity = np.array([ar(x) for x in names], dtype=np.int64)
         lengths = np.array([s.head_len + s.tail_len for s in t.slots])
@@ -47,7 +50,7 @@ class Codec:
             member[col, list(d)] = True
         groups: dict = {}
         for i, s in enumerate(t.slots):
-            groups.setdefault((s.kind, s.head_len, s.tail_len, s.functions, s.terminals), []).append(i)
+            groups.setdefault((s.kind, s.head_len, s.tail_len, s.functions, s.terminals, s.domains), []).append(i)
         return cls(t, tuple(names), names, arity, starts, np.array([s.head_len for s in t.slots]), lengths,
                    np.repeat(np.arange(len(t.slots)), lengths), domain, np.array([len(d) for d in doms]),
                    member, tuple(tuple(g) for g in groups.values() if len(g) >= 2))
@@ -56,6 +59,16 @@ class Codec:
     def width(self) -> int:
         """Columns in a row."""
         return int(self.lengths.sum())
+
+    @cached_property
+    def free_columns(self) -> np.ndarray:
+        """Columns whose domain holds more than one symbol (the others never change)."""
+        return np.flatnonzero(self.domain_size > 1)
+
+    @cached_property
+    def mutable_genes(self) -> np.ndarray:
+        """Genes with at least one free column."""
+        return np.unique(self.gene_of[self.free_columns])
 
     @cached_property
     def head_positions(self) -> np.ndarray:

@@ -35,11 +35,14 @@ def mutate(X: np.ndarray, c: Codec, rate: float, rng: Rng) -> np.ndarray:
 
 def mutate_one(X: np.ndarray, c: Codec, rng: Rng) -> np.ndarray:
     """Exactly one symbol of each row changed (regularized evolution's mutation):
-    a gene, then a position in it, then another symbol of that position's domain."""
+    a gene, then a position in it that can change, then another symbol of that
+    position's domain."""
     out = X.copy()
     n = len(X)
-    gene = rng.integers(len(c.starts), size=n)
-    col = c.starts[gene] + (rng.random(n) * c.lengths[gene]).astype(np.int64)
+    free = c.free_columns
+    gene = rng.choice(c.mutable_genes, size=n)
+    lo, hi = np.searchsorted(free, c.starts[gene]), np.searchsorted(free, c.starts[gene] + c.lengths[gene])
+    col = free[lo + (rng.random(n) * (hi - lo)).astype(np.int64)]
     size = c.domain_size[col]
     current = np.argmax(c.domain[col] == X[np.arange(n), col][:, None], axis=1)
     step = 1 + (rng.random(n) * np.maximum(size - 1, 1)).astype(np.int64)

@@ -22,12 +22,15 @@ class Slot:
     tail_len: int
     functions: tuple[str, ...]
     terminals: tuple[str, ...]
+    domains: tuple[tuple[str, ...], ...] | None = None   # per position, for fixed-structure spaces
 
     @property
     def head_domain(self) -> tuple[str, ...]:
         return self.functions + self.terminals
 
     def domain(self, pos: int) -> tuple[str, ...]:
+        if self.domains is not None:
+            return self.domains[pos]
         return self.head_domain if pos < self.head_len else self.terminals
 
 
@@ -40,6 +43,9 @@ class Template:
     @classmethod
     def from_spec(cls, space_spec, name: str = "candidate") -> "Template":
         space = get_space(space_spec.space)
+        layout = space.search_layout()
+        if layout is not None:
+            return cls(space.name, tuple(_fixed_slot(g) for g in layout), name)
         adf_fns = tuple(space_spec.adf_functions or space.functions(ADF))
         main_fns = tuple(space_spec.main_functions or space.functions(MAIN))
         pools = space.supports_separate_pools and getattr(space_spec, "separate_pools", False)
@@ -91,3 +97,10 @@ class Template:
             if self.is_valid(syms):
                 return syms
         raise RuntimeError("could not draw a valid genome; widen the space (more ADFs or ops)")
+
+
+def _fixed_slot(g) -> Slot:
+    """A fixed-structure gene: positions of one symbol never change."""
+    fns = tuple(dict.fromkeys(x for d in g.domains[: g.head_len] for x in d))
+    terms = tuple(dict.fromkeys(x for d in g.domains[g.head_len:] for x in d))
+    return Slot(g.kind, g.name, g.head_len, len(g.domains) - g.head_len, fns, terms, tuple(g.domains))
