@@ -142,7 +142,20 @@ class Search:
             self.backend.map(requests, store)
         if self.spec.fitness.inherit_weights:
             self.weights.update(generation, phen)
-        return [replace(m, objectives=self.cache[p][1]) for m, p in zip(members, phen)]
+        done = [replace(m, objectives=self.cache[p][1]) for m, p in zip(members, phen)]
+        self.strategy.observe(done)
+        return done
+
+    def _history(self, last: int) -> list[Member]:
+        """Every stored evaluation of generations up to `last`, in evaluation order."""
+        from genelang.compiler import load_text
+        out = []
+        for e in self.store.evaluations():
+            if e.generation <= last:
+                genome = load_text(e.genome, "<stored evaluation>").genomes[0]
+                out.append(Member(Member.of(self.template.symbols(genome)).syms,
+                                  objectives=tuple(e.objectives or ())))
+        return out
 
     def _restore(self, generation: int) -> list[Member]:
         from genelang.compiler import load_text
@@ -170,6 +183,7 @@ class Search:
                 self._save(0, pop)
                 first = 1
             else:
+                self.strategy.observe(self._history(last))
                 pop = self._restore(last)
             for g in range(first, s.generations):
                 rng = random.Random(f"{self.spec.run.seed}:{g}")

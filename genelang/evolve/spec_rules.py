@@ -116,9 +116,10 @@ def _estimator(spec) -> list[Problem]:
     if not known[name].fits(space):
         return [("fitness.estimator", f"{name!r} cannot score genomes of the {space} space",
                  f"estimators for {space}: {', '.join(fitting(space))}")]
+    out = list(known[name].checks(spec)) if known[name].checks is not None else []
     from genelang.compiler.registry import spaces
     cells = getattr(spaces().get(space), "main_kind", None) == "cell"
     if spec.fitness.inherit_weights and not (known[name].trains and cells):
-        return [("fitness.inherit_weights", "needs a training estimator and a space of image cells",
-                 "weights are inherited between trained image cells only")]
-    return []
+        out.append(("fitness.inherit_weights", "needs a training estimator and a space of image cells",
+                    "weights are inherited between trained image cells only"))
+    return out

@@ -64,6 +64,11 @@ class Strategy:
         """The next population, from the population and its evaluated children."""
         raise NotImplementedError
 
+    def observe(self, members: list[Member]) -> None:
+        """Evaluated members, in evaluation order, each generation (and on resume,
+        every stored evaluation before the next generation): for strategies that
+        learn from the whole history."""
+
 
 _STRATEGIES: dict[str, type[Strategy]] = {}
 
@@ -154,3 +159,6 @@ class RegularizedEvolution(Strategy):
 
 def make_strategy(spec, template: Template) -> Strategy:
     return _STRATEGIES[spec.strategy.name](spec, template)
+
+
+import genelang.evolve.predictor  # noqa: E402,F401  (registers predictor-gep)

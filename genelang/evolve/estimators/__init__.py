@@ -47,6 +47,8 @@ class Estimator:
     builds_model: bool = True
     trains: bool = False                     # trains weights (so NASGEP inheritance applies)
     doc: str = ""
+    # spec rules of its own: spec -> [(spec path, message, hint)] (its options, its data)
+    checks: Callable[[Any], list[tuple[str, str, str]]] | None = None
 
     def fits(self, space: str) -> bool:
         return self.spaces is None or space in self.spaces
@@ -56,14 +58,14 @@ _ESTIMATORS: dict[str, Estimator] = {}
 
 
 def register_estimator(name: str, *, spaces: set[str] | None = None, builds_model: bool = True,
-                       trains: bool = False, replace_existing: bool = False):
+                       trains: bool = False, checks: Callable | None = None, replace_existing: bool = False):
     """Decorator: register `fn(candidate) -> float` under `name`."""
     def deco(fn: Callable[[Candidate], float]) -> Callable[[Candidate], float]:
         if name in _ESTIMATORS and not replace_existing:
             raise ValueError(f"estimator {name!r} is already registered")
         doc = (fn.__doc__ or "").strip().splitlines()
         _ESTIMATORS[name] = Estimator(name, fn, frozenset(spaces) if spaces is not None else None,
-                                      builds_model, trains, doc[0] if doc else "")
+                                      builds_model, trains, doc[0] if doc else "", checks)
         return fn
     return deco
 
@@ -82,3 +84,4 @@ def fitting(space: str) -> list[str]:
 
 
 importlib.import_module("genelang.evolve.estimators.builtin")
+importlib.import_module("genelang.evolve.estimators.tabular")
