@@ -12,6 +12,7 @@ import difflib
 from pathlib import Path
 
 from genelang.compiler import karva
+from genelang.compiler import nb201
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
 from genelang.compiler.opsets import CONV_INPUTS, RNN_STATE
 from genelang.compiler.parser import parse_file, parse_text
@@ -55,6 +56,8 @@ def terminals(genome: Genome, gene: Gene) -> list[str]:
     earlier = adfs[:adfs.index(gene.name)] if gene.kind == "adf" and gene.name in adfs else adfs
     if genome.space == "conv":
         return [*CONV_INPUTS, *earlier] if gene.kind == "adf" else adfs
+    if genome.space == nb201.NB201:
+        return nb201.terminals(genome, gene)
     states = [g.name for g in genome.genes if g.kind != "adf"]
     base = ["x", *(f"{s}[t-1]" for s in states)]
     if gene.kind == "adf":
@@ -130,6 +133,10 @@ def _check_genome(genome: Genome, report: _Reporter, skip: set[int] = frozenset(
         _check_state_cycles(genome, report)
     if space.name == "conv" and len(ok_genes) == len(genome.genes) and not report.diags:
         _check_reduction(genome, report)
+    if space.name == nb201.NB201 and len(ok_genes) == len(genome.genes):
+        for p in nb201.check_shape(genome):
+            report(p.code, p.message, _sym_pos(p.gene, p.index) if p.gene and p.index >= 0
+                   else p.gene.pos if p.gene else genome.pos, p.hint)
 
 
 def _space_pos(genome: Genome, report: _Reporter) -> Pos | None:
