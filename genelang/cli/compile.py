@@ -95,7 +95,7 @@ def compile_cmd(ctx, file, genome_name, target, output, skeleton, input_shape, c
             out.print(f"wrote {dest}")
             return
         shape = tuple(example.shape[1:]) if trained else (
-            _shape(input_shape) if input_shape else (3, 32, 32) if genome.space == "conv" else (16, 32))
+            _shape(input_shape) if input_shape else (16, 32) if genome.space == "rnn" else (3, 32, 32))
         torch.manual_seed(seed)
         try:
             if not trained:

@@ -13,7 +13,7 @@ def build_model(genome: Genome, model: ModelConfig = ModelConfig(), *, num_class
                 input_shape: tuple[int, ...] = (3, 32, 32)) -> tuple[nn.Module, torch.Tensor]:
     """(module in eval mode, an example input batch of 2). `input_shape` is
     C,H,W for conv genomes and T,F (steps, features) for rnn genomes."""
-    if genome.space == "conv":
+    if genome.space != "rnn":
         from genelang.runtime.networks import build_network
         if len(input_shape) != 3:
             raise ValueError("conv input shape is C,H,W")
