@@ -11,10 +11,12 @@ import torch
 from genelang.compiler import check_genome, format_genome, load_text, parse_text
 from genelang.compiler.nb201 import (LAYOUT, OPS, SIZE, all_genomes, arch_of, genome_from_arch,
                                      genome_from_key, genome_from_ops, key_of)
-from genelang.errors import CheckError, DataError
+from genelang.errors import CheckError, DataError, GenelangError
 from genelang.runtime.build import build_model
 from genelang.runtime.networks import build_network
 from genelang.runtime.nb201_network import NB201Network, count_params
+from genelang.runtime.train import TaskConfig, make_model
+from tests.test_tasks import write_cifar
 
 BEST = "333132"
 BEST_ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
@@ -82,7 +84,7 @@ def test_bad_keys_and_arch_strings():
         genome_from_ops(["none"] * 5)
 
 
-def test_network_is_nas_bench_201s():
+def test_network_is_nas_bench_201s(tmp_path):
     net = NB201Network(genome_from_key(BEST))
     assert count_params(net) == 1_073_466
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
@@ -90,8 +92,10 @@ def test_network_is_nas_bench_201s():
     # the entry points build it for nb201 genomes, and refuse a mix of space and skeleton
     model, example = build_model(genome_from_key(BEST))
     assert count_params(model) == 1_073_466 and model(example).shape == (2, 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(GenelangError, match="nb201 genomes do not build on skeleton 'darts'"):
         build_network(genome_from_key(BEST), "darts")
+    write_cifar(tmp_path, n=2)   # what `genelang train --task cifar10 --root` builds
+    assert count_params(make_model(genome_from_key(BEST), TaskConfig("cifar10", root=str(tmp_path)))) == 1_073_466
 
 
 def test_param_counts_equal_the_tables():

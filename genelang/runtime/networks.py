@@ -101,8 +101,9 @@ def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: i
                   stem_multiplier: int | None = None) -> nn.Module:
     """A whole image network from a checked conv or nb201 genome."""
     if (genome.space == NB201) != (skeleton == "nb201") and skeleton != "nasgep":
-        raise ValueError(f"nb201 genomes, and only they, build on the nb201 skeleton; "
-                         f"got a {genome.space} genome and skeleton {skeleton!r}")
+        from genelang.errors import GenelangError
+        raise GenelangError.at("skeleton", f"{genome.space} genomes do not build on skeleton {skeleton!r}",
+                               "--skeleton", hint="nb201 genomes, and only they, build on the nb201 skeleton")
     if genome.space == NB201:   # `nasgep` is everyone's default: an nb201 genome takes its own
         from genelang.runtime.nb201_network import NB201Network
         return NB201Network(genome, num_classes, in_channels)
