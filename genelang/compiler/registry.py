@@ -198,3 +198,4 @@ def arity_fn(space: str) -> Callable[[str], int]:
 
 
 from genelang.compiler import opsets as _opsets  # noqa: E402,F401  (registers built-ins)
+from genelang.compiler import nb201 as _nb201  # noqa: E402,F401  (registers the nb201 space)

@@ -36,3 +36,10 @@ def rnn_network(genome: Genome, model: ModelConfig, *, num_classes: int,
     """The recurrent layer alone (its output is the first state at every step)."""
     from genelang.compiler.lower_rnn import RecurrentLayer, lower_rnn_cell
     return RecurrentLayer(lower_rnn_cell(genome, input_shape[1], model.hidden))
+
+
+def nb201_network(genome: Genome, model: ModelConfig, *, num_classes: int,
+                  input_shape: tuple[int, ...]) -> nn.Module:
+    """NAS-Bench-201's own network; its shape is fixed (the model options do not apply)."""
+    from genelang.runtime.nb201_network import NB201Network
+    return NB201Network(genome, num_classes, input_shape[0])

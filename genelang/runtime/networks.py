@@ -1,12 +1,13 @@
 """Image networks built from a conv genome's cells.
 
-Two skeletons:
+Three skeletons (`nb201` is the only one, and always the one, for nb201 genomes):
 - `nasgep` (Alves & de Oliveira 2020, Fig. 3): stem conv 3×3 + BN →
   N normal → reduction → N normal → reduction → N normal → BN + ReLU →
   global average pool → Linear. Channels double at each reduction.
 - `darts`: DARTS's NetworkCIFAR layout: stem conv 3×3 to 3C + BN, `layers`
   cells with reductions at layers//3 and 2·layers//3 (channels double), an
   optional auxiliary head after cell 2·layers//3, global pool, Linear.
+- `nb201`: NAS-Bench-201's fixed network (`nb201_network`), C=16, N=5.
 
 `forward(x)` returns logits in both modes, so the network scripts and exports
 as it is; `forward_with_aux(x)` returns `(logits, aux_logits)` for training
@@ -19,8 +20,9 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.lower_conv import CellSpec, lower_cell, set_drop_path
+from genelang.compiler.nb201 import NB201
 
-SKELETONS = ("nasgep", "darts")
+SKELETONS = ("nasgep", "darts", "nb201")
 
 
 class AuxiliaryHeadCIFAR(nn.Module):
@@ -96,8 +98,15 @@ def _stack(genome: Genome, C_stem: int, C: int, plan: list[bool], drop_path: boo
 def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: int = 3,
                   layers: int = 8, num_classes: int = 10, in_channels: int = 3,
                   auxiliary: bool = False, drop_path: float = 0.0,
-                  stem_multiplier: int | None = None) -> CellNetwork:
-    """A whole image network from a checked conv genome."""
+                  stem_multiplier: int | None = None) -> nn.Module:
+    """A whole image network from a checked conv or nb201 genome."""
+    if (genome.space == NB201) != (skeleton == "nb201") and skeleton != "nasgep":
+        from genelang.errors import GenelangError
+        raise GenelangError.at("skeleton", f"{genome.space} genomes do not build on skeleton {skeleton!r}",
+                               "--skeleton", hint="nb201 genomes, and only they, build on the nb201 skeleton")
+    if genome.space == NB201:   # `nasgep` is everyone's default: an nb201 genome takes its own
+        from genelang.runtime.nb201_network import NB201Network
+        return NB201Network(genome, num_classes, in_channels)
     if skeleton == "nasgep":
         plan = [False] * N + [True] + [False] * N + [True] + [False] * N
         stem_mult = stem_multiplier or 1

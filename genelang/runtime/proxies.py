@@ -2,10 +2,14 @@
 
 - naswot: log-determinant of the kernel of binary ReLU codes over one
   minibatch (Mellor et al. 2021).
-- synflow: synaptic flow of |θ| with an all-ones input (Tanaka et al. 2020).
+- synflow: synaptic flow of |θ| with an all-ones input (Tanaka et al. 2020),
+  as Abdelfattah et al.'s zero-cost-nas computes it: on a copy without batch
+  norm, weights made positive, in double precision, summing |θ·∂R/∂θ| over the
+  weights of convolutions and linear layers.
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -33,13 +37,26 @@ def naswot(net: nn.Module, x: torch.Tensor, _y=None) -> float:
     return float(torch.linalg.slogdet(k.double())[1])
 
 
-def synflow(net: nn.Module, x: torch.Tensor) -> float:
-    net = net.double().eval()
+def _without_batchnorm(net: nn.Module) -> nn.Module:
+    # With BN in train mode an all-ones input normalises to zeros, and the
+    # reference drops BN for synflow (its `bn=False` copy of the network).
+    for name, m in list(net.named_modules()):
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            parent, _, child = name.rpartition(".")
+            setattr(net.get_submodule(parent), child, nn.Identity())
+    return net
+
+
+def synflow(net: nn.Module, x: torch.Tensor, *, keep: bool = True) -> float:
+    """log of the synaptic flow. `keep=False` spends `net` (no copy, which for
+    fx-lowered cells costs more than the score itself)."""
+    net = _without_batchnorm(copy.deepcopy(net) if keep else net).double().train()
     with torch.no_grad():
         for p in net.parameters():
             p.abs_()
     net.zero_grad()
     out = net(torch.ones_like(x[:1]).double())
     out.sum().backward()
-    score = sum((p * p.grad).abs().sum().item() for p in net.parameters() if p.grad is not None)
+    score = sum((m.weight * m.weight.grad).abs().sum().item() for m in net.modules()
+                if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None)
     return math.log(score + 1e-12)
