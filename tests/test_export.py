@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from genelang.compiler.registry import get_space
 from click.testing import CliRunner
 
 from genelang.cli import cli
@@ -21,7 +23,7 @@ NO_GENELANG = "import sys; sys.modules['genelang'] = None\n"   # any import of g
 
 
 def small(genome):
-    shape = (3, 16, 16) if genome.space == "conv" else (5, 4)
+    shape = (3, 16, 16) if get_space(genome.space).input_layout == ("C", "H", "W") else (5, 4)
     torch.manual_seed(0)
     return build_model(genome, ModelConfig(C=4, layers=5, hidden=6), input_shape=shape)
 
@@ -41,7 +43,7 @@ def test_every_example_exports_and_matches_eager(path, tmp_path):
     torch.save(x, tmp_path / "x.pt")
     torch.save(want, tmp_path / "want.pt")
     export.to_torchscript(model, tmp_path / "m.pt")
-    export.to_python(model, tmp_path / "m_src.py", rnn_loop=genome.space == "rnn")
+    export.to_python(model, tmp_path / "m_src.py", rnn_loop=get_space(genome.space).main_kind == "state")
     check = ("import torch\nx = torch.load('x.pt'); want = torch.load('want.pt')\n"
              "{load}\nwith torch.no_grad():\n    got = m(x)\n"
              "assert (got - want).abs().max().item() <= 1e-5, (got - want).abs().max().item()\nprint('ok')\n")
@@ -49,7 +51,7 @@ def test_every_example_exports_and_matches_eager(path, tmp_path):
     assert run_isolated(check.format(load="import m_src; m = m_src.load()"), tmp_path).strip() == "ok"
     source = (tmp_path / "m_src.py").read_text()
     assert "genelang" not in source.split('"""', 2)[-1]
-    if genome.space == "conv":
+    if genome.space != "rnn":
         export.to_export(model, x, tmp_path / "m.pt2")
         ep = torch.export.load(str(tmp_path / "m.pt2"))
         torch.testing.assert_close(ep.module()(x), want, atol=1e-5, rtol=1e-5)
