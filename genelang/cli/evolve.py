@@ -156,8 +156,10 @@ def spec_check(path: Path) -> None:
     from genelang.evolve.spec import load_spec
     with handle_errors():
         s = load_spec(path)
+    from genelang.evolve.estimators import get_estimator
+    on = f" on {s.task.name}" if get_estimator(s.fitness.estimator).builds_model else ""
     out.print(f"[green]ok[/green]: {s.strategy.name} search of {s.strategy.generations} generation(s) × "
-              f"{s.strategy.population} on {s.task.name}, run directory {s.run_dir()}")
+              f"{s.strategy.population}, estimator {s.fitness.estimator}{on}, run directory {s.run_dir()}")
 
 
 def _status_view(st):

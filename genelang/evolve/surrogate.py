@@ -30,7 +30,7 @@ def _model(kind: str, seed: int):
 class _MLPEnsemble:
     def __init__(self, seed: int, members: int = 5):
         from sklearn.neural_network import MLPRegressor
-        self.nets = [MLPRegressor((32, 32), max_iter=400, random_state=seed + i) for i in range(members)]
+        self.nets = [MLPRegressor(hidden_layer_sizes=(32, 32), max_iter=400, random_state=seed + i) for i in range(members)]
 
     def fit(self, X, y):
         import warnings
