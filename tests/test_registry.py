@@ -2,18 +2,17 @@ import pytest
 
 from genelang.compiler import load_text
 from genelang.compiler.opsets import DARTS_OPS, NASGEP_SIZES
-from genelang.compiler.registry import ADF, MAIN, Op, get_space, register_op
+from genelang.compiler.registry import ADF, MAIN, Op, get_space, register_op, unregister_op
 from genelang.errors import CheckError
 
 
 @pytest.fixture
 def conv_space():
     space = get_space("conv")
-    saved = dict(space.ops)
+    saved = set(space.ops)
     yield space
-    space.ops.clear()
-    space.ops.update(saved)
-    space._derived.clear()
+    for name in set(space.ops) - saved:
+        unregister_op("conv", name)
 
 
 def test_builtin_sets_are_registered():

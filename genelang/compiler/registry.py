@@ -166,6 +166,13 @@ def register_op(op: Op, *, replace_existing: bool = False) -> Op:
     return op
 
 
+def unregister_op(space: str, name: str) -> None:
+    """Remove an operation (a plugin's, a test's); the space's derived tables follow."""
+    sp = _SPACES[space]
+    sp.ops.pop(name, None)
+    sp._derived.clear()
+
+
 def set_builder(space: str, name: str, builder: Callable, cost: Callable | None = None) -> None:
     """Attach the PyTorch builder (and optionally a cost model) of a registered op."""
     ops = _SPACES[space].ops

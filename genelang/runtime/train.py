@@ -15,7 +15,6 @@ import logging
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -42,9 +41,33 @@ class TrainResult:
     model: nn.Module | None = field(default=None, repr=False)
 
 
-@lru_cache(maxsize=4)
-def _load(name: str, root: str | None, vectors: str | None = None, dataset: str | None = None):
-    return get_task(name)(root=root, vectors=vectors, dataset=dataset)
+class DataCache:
+    """Loaded task data by (task, root, vectors, dataset), the most recent
+    `maxsize` kept: a search's worker loads its task once. Callers control it:
+    `data_cache.clear()`, or `data_cache.maxsize = 0` to keep nothing."""
+
+    def __init__(self, maxsize: int = 4):
+        self.maxsize = maxsize
+        self._items: dict[tuple, object] = {}
+
+    def get(self, name: str, root: str | None, vectors: str | None = None, dataset: str | None = None):
+        key = (name, root, vectors, dataset)
+        if key in self._items:
+            self._items[key] = self._items.pop(key)   # most recently used last
+            return self._items[key]
+        data = get_task(name)(root=root, vectors=vectors, dataset=dataset)
+        if self.maxsize > 0:
+            self._items[key] = data
+            while len(self._items) > self.maxsize:
+                self._items.pop(next(iter(self._items)))
+        return data
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+data_cache = DataCache()
+_load = data_cache.get
 
 
 def _is_sequence(data) -> bool:
