@@ -11,10 +11,12 @@ def atomic_write(path: str | Path, content: str | bytes | Callable[[Path], objec
     """Write `content` (text, bytes, or a function that writes the path it is
     given) to `path` atomically; a failure leaves the old file untouched."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the suffix stays last: some writers (torch.export, ONNX) look at it
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         if isinstance(content, str):
-            tmp.write_text(content)
+            tmp.write_text(content, encoding="utf-8")
         elif isinstance(content, bytes):
             tmp.write_bytes(content)
         else:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -12,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from genelang.atomic import atomic_write
 from genelang.cli import cli
 from genelang.cli._common import EXIT_USER, err, handle_errors, out, print_diagnostics
 from genelang.compiler import dag, karva
@@ -74,7 +73,7 @@ def fmt(files: tuple[Path, ...], check_only: bool, form: str | None) -> None:
             if text != gf.source:
                 changed.append(path)
                 if not check_only:
-                    _write_atomic(path, text)
+                    atomic_write(path, text)
     verb = "would reformat" if check_only else "reformatted"
     for path in changed:
         out.print(f"{verb} {path}")
@@ -82,18 +81,6 @@ def fmt(files: tuple[Path, ...], check_only: bool, form: str | None) -> None:
               else f"{len(files)} file(s) already formatted")
     if check_only and changed:
         raise SystemExit(1)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Replace a file without ever leaving it half-written."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @cli.command()

@@ -2,7 +2,6 @@
 Python source. Each writes atomically and never needs genelang to load."""
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
@@ -10,25 +9,15 @@ from pathlib import Path
 import torch
 from torch import fx, nn
 
+from genelang.atomic import atomic_write
 from genelang.errors import GenelangError
-
-
-def _atomic(out: Path, write) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def to_torchscript(model: nn.Module, out: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # torch.jit is deprecated upstream but still the portable format
         scripted = torch.jit.script(model)
-    _atomic(out, lambda p: scripted.save(str(p)))
+    atomic_write(out, lambda p: scripted.save(str(p)))
 
 
 def is_recurrent(model: nn.Module) -> bool:
@@ -47,7 +36,7 @@ def to_export(model: nn.Module, example: torch.Tensor, out: Path) -> None:
     if is_recurrent(model):
         model, dims[1] = scanned(model), torch.export.Dim("steps", min=1)
     ep = torch.export.export(model.eval(), (example,), dynamic_shapes=(dims,))
-    _atomic(out, lambda p: torch.export.save(ep, str(p)))
+    atomic_write(out, lambda p: torch.export.save(ep, str(p)))
 
 
 def to_onnx(model: nn.Module, example: torch.Tensor, out: Path) -> None:
@@ -58,7 +47,7 @@ def to_onnx(model: nn.Module, example: torch.Tensor, out: Path) -> None:
         raise GenelangError.at("onnx", "ONNX export needs the onnx package", str(out),
                                hint="pip install 'genelang[onnx]'") from None
     axes = {"input": {0: "batch"}, "output": {0: "batch"}}
-    _atomic(out, lambda p: torch.onnx.export(model, (example,), str(p), dynamo=False,
+    atomic_write(out, lambda p: torch.onnx.export(model, (example,), str(p), dynamo=False,
                                              input_names=["input"], output_names=["output"],
                                              dynamic_axes=axes))
 
@@ -205,6 +194,6 @@ def to_python(model: nn.Module, out: Path, class_name: str = "Network",
               f"    path = weights or os.path.join(os.path.dirname(os.path.abspath(__file__)), {weights.name!r})",
               "    model.load_state_dict(torch.load(path, weights_only=True))",
               "    return model.eval()", ""]
-    _atomic(out, lambda p: p.write_text("\n".join(lines)))
-    _atomic(weights, lambda p: torch.save(state, str(p)))
+    atomic_write(out, "\n".join(lines))
+    atomic_write(weights, lambda p: torch.save(state, str(p)))
     return weights

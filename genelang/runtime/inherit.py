@@ -13,11 +13,12 @@ keeps, for each key, the weights of the fittest model that held it.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from genelang.atomic import atomic_write
 
 Bank = dict[str, dict]
 
@@ -44,11 +45,7 @@ def load_bank(path: str | Path | None) -> Bank:
 
 def save_bank(bank: Bank, path: str | Path) -> None:
     """Atomic: a killed run never leaves a half-written bank."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(bank, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(bank, tmp))
 
 
 def inherit(net: nn.Module, bank: Bank) -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from genelang.atomic import atomic_write
 from genelang.compiler.ast import Genome
 from genelang.compiler.registry import get_space
 from genelang.errors import GenelangError
@@ -151,10 +152,10 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
         from genelang.compiler.dot import render, to_dot
         text = to_dot(net.genome)
         files[dest] = (lambda p: render(text, p)) if dest.suffix in (".svg", ".png") else \
-            (lambda p: _write_text(p, text))
+            (lambda p: atomic_write(p, text))
     elif to == "summary":
         text = summary_text(net)
-        files[dest] = lambda p: _write_text(p, text)
+        files[dest] = lambda p: atomic_write(p, text)
     elif to == "torchscript":
         files[dest] = lambda p: export.to_torchscript(net.module, p)
     elif to == "export":
@@ -169,13 +170,8 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
         files[export.weights_path(dest)] = lambda p: None   # to_python writes it with the source
     if net.preprocess.vocab and to not in ("dot", "summary"):
         ids = net.preprocess.token_ids()
-        files[dest.with_name(f"{dest.stem}.vocab.json")] = lambda p: _write_text(p, json.dumps(ids, indent=0))
+        files[dest.with_name(f"{dest.stem}.vocab.json")] = lambda p: atomic_write(p, json.dumps(ids, indent=0))
     return files
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def summary_rows(net: Network) -> list[PartCost]:

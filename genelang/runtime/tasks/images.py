@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genelang.atomic import atomic_write
 from genelang.errors import DataError
 from genelang.runtime.augment import Augment
 from genelang.runtime.tasks import register_task
@@ -191,9 +192,6 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
                 raise DataError.at("data", "train/ and test/ have different classes", str(base))
             blob[part] = (torch.stack([ds[i][0] for i in range(len(ds))]), torch.tensor(ds.targets))
             blob["classes"] = ds.classes
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(blob, tmp)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda tmp: torch.save(blob, tmp))
     return _image_data(blob["train"][0], blob["train"][1], blob["test"][0], blob["test"][1],
                        len(blob["classes"]), "image-folder", Augment(pad=max(1, image_size // 8), flip=True))
