@@ -1,7 +1,8 @@
 """Errors a user can cause. Each carries a location so the CLI can point at it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,16 @@ class Diagnostic:
             "code": self.code, "message": self.message, "hint": self.hint,
             "file": loc.file, "line": loc.line, "col": loc.col,
         }
+
+
+def relocate_argument(d: "Diagnostic", where) -> "Diagnostic":
+    """A diagnostic that library code located at an argument (`name=`) moved to
+    where the caller's user wrote it: `where("name")` gives the place (a CLI
+    flag, a spec key); other locations stay."""
+    f = d.location.file
+    if not re.fullmatch(r"[a-z_]+=", f):
+        return d
+    return replace(d, location=replace(d.location, file=where(f[:-1])))
 
 
 class GenelangError(Exception):

@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-from genelang.errors import Diagnostic, GenelangError
+from genelang.errors import Diagnostic, GenelangError, relocate_argument
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -32,14 +32,10 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
             err.print(f"    [cyan]hint[/cyan]: {_esc(d.hint)}")
 
 
-def as_flag(d: Diagnostic) -> Diagnostic:
-    """Library errors locate a bad argument as `name=`; on the command line it is `--name`."""
-    import re
-    from dataclasses import replace
-    loc = d.location
-    if re.fullmatch(r"[a-z_]+=", loc.file):
-        return replace(d, location=replace(loc, file="--" + loc.file[:-1].replace("_", "-")))
-    return d
+def as_flag(d: Diagnostic, flags: dict[str, str] | None = None) -> Diagnostic:
+    """Library errors locate a bad argument as `name=`; on the command line it is
+    `--name`, or the option `flags` names for it."""
+    return relocate_argument(d, lambda a: (flags or {}).get(a) or "--" + a.replace("_", "-"))
 
 
 def _esc(text: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out
+from genelang.cli._common import as_flag, handle_errors, out
 
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.ship import TARGETS
@@ -16,8 +16,8 @@ from genelang.runtime.ship import TARGETS
 _M = ModelConfig()
 
 # library argument -> the option that sets it
-_FLAGS = {"genome=": "--genome", "to=": "--to", "out=": "--output", "input_shape=": "--input-shape",
-          "num_classes=": "--classes", "task=": "--task", "seed=": "--seed"}
+# library arguments whose option is not simply --NAME
+_FLAGS = {"out": "--output", "num_classes": "--classes"}
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -40,9 +40,8 @@ def _as_flags(model_flag: str | None):
     try:
         yield
     except GenelangError as err:
-        flags = _FLAGS | ({"model=": model_flag} if model_flag else {})
-        err.diagnostics = [replace(d, location=replace(d.location, file=flags.get(d.location.file, d.location.file)))
-                           for d in err.diagnostics]
+        flags = _FLAGS | ({"model": model_flag} if model_flag else {})
+        err.diagnostics = [as_flag(d, flags) for d in err.diagnostics]
         raise
 
 

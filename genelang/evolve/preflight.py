@@ -8,7 +8,7 @@ import random
 
 import torch
 
-from genelang.errors import GenelangError, SpecError
+from genelang.errors import GenelangError, SpecError, relocate_argument
 from genelang.evolve.estimators import get_estimator
 from genelang.evolve.evaluation import EvalContext, EvalRequest
 from genelang.evolve.template import Template
@@ -24,18 +24,11 @@ def preflight(spec) -> None:
         if get_estimator(spec.fitness.estimator).builds_model:
             _one_batch(c)
     except GenelangError as err:   # an argument of the task (root=, dataset=) is a key of the spec's task section
-        raise type(err)([_in_spec(d) for d in err.diagnostics]) from None
+        raise type(err)([relocate_argument(d, lambda a: f"task.{a}") for d in err.diagnostics]) from None
     except Exception as err:   # anything else is still this spec's problem, found before any compute
         raise SpecError.at("spec", f"preflight failed: a candidate of this spec cannot run on task "
                            f"{spec.task.name!r} ({type(err).__name__}: {str(err)[:300]})", "task",
                            hint="check task.name, task.root and the model section") from None
-
-
-def _in_spec(d):
-    import re
-    from dataclasses import replace
-    f = d.location.file
-    return replace(d, location=replace(d.location, file=f"task.{f[:-1]}")) if re.fullmatch(r"[a-z_]+=", f) else d
 
 
 @torch.no_grad()
