@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -96,9 +97,9 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         if not resume and (run_dir / "results.sqlite").exists():
             raise SpecError.at("spec", f"{run_dir} already holds a run", str(run_dir),
                                hint="drop --fresh to resume it, or choose another run.out")
-        run = lambda progress=None: run_search(spec, progress=progress, retry_failed=retry_failed)  # noqa: E731
+        run = partial(run_search, spec, retry_failed=retry_failed)
         if as_json:
-            result = run(_JsonProgress())
+            result = run(progress=_JsonProgress())
         elif quiet:
             result = run()
         else:
@@ -107,7 +108,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
             cols = [TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
             with Progress(*cols, console=out, transient=False) as p:
-                result = run(_RichProgress(p, spec.strategy.population))
+                result = run(progress=_RichProgress(p, spec.strategy.population))
     summary = {"run_dir": str(result.run_dir), "best_fitness": result.best_fitness,
                "best_genome": result.best_genome, "evaluations": result.evaluations,
                "failures": result.failures, "reused_failures": result.reused_failures,

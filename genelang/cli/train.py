@@ -129,8 +129,9 @@ def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_te
             result, chosen, seed = retrain(run_dir, candidate, out_dir=out_dir, test=with_test,
                                            quiet=as_json, epochs=epochs)
     if not as_json:
+        scored = f"{chosen.fitness:.6g}" if chosen.fitness is not None else f"nothing ({chosen.status})"
         out.print(f"candidate {chosen.id} (generation {chosen.generation}), seed {seed}; "
-                  f"the search scored it {chosen.fitness:.6g}")
+                  f"the search scored it {scored}")
     _report(result, f"candidate {chosen.id} of {run_dir}", out_dir, as_json)
 
 

@@ -27,9 +27,8 @@ def history_csv(rows: list[Evaluation]) -> str:
     return buf.getvalue()
 
 
-def write_outputs(search) -> dict[str, Path]:
+def write_outputs(search, rows: list[Evaluation]) -> dict[str, Path]:
     d: Path = search.run_dir
-    rows = search.store.evaluations()
     name, objectives = search.spec.run.name, search.spec.fitness.objectives
     out: dict[str, Path] = {"history": atomic_write(d / "history.csv", history_csv(rows))}
     top = best_of.best(rows)

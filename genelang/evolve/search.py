@@ -96,7 +96,6 @@ class Search:
             stored = self.store.latest(retry_failed=retry_failed)
             self.cache = {ph: (e.result(), tuple(e.objectives or ())) for ph, e in stored.items()}
             self.reused_failures = sum(1 for r, _ in self.cache.values() if r.status == "failed")
-            self.retry = retry_failed and any(e.status == "failed" for e in self.store.evaluations())
             self.backend: Backend = (make_backend(spec) if evaluate is None
                                      else Backend(InProcessExecutor(), _injected(evaluate)))
         except BaseException:
@@ -105,10 +104,8 @@ class Search:
         self.context = EvalContext(threads=worker_threads(spec))
         counts = self.store.counts()
         self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
+        self.retry = retry_failed and self.n_fail > 0
         self.weights = WeightBanks(run_dir / "weights")
-
-    def text(self, m: Member) -> str:
-        return format_genome(self.template.genome(m.lists()))
 
     def evaluate(self, members: list[Member], generation: int) -> list[Member]:
         """Objectives for every member; each phenotype is evaluated once, ever."""
@@ -146,28 +143,19 @@ class Search:
         self.strategy.observe(done)
         return done
 
+    def _member(self, text: str, age: int, objs: tuple[float, ...]) -> Member:
+        from genelang.compiler import load_text
+        genome = load_text(text, "<stored genome>").genomes[0]
+        return replace(Member.of(self.template.symbols(genome), age), objectives=objs)
+
     def _history(self, last: int) -> list[Member]:
         """Every stored evaluation of generations up to `last`, in evaluation order."""
-        from genelang.compiler import load_text
-        out = []
-        for e in self.store.evaluations():
-            if e.generation <= last:
-                genome = load_text(e.genome, "<stored evaluation>").genomes[0]
-                out.append(Member(Member.of(self.template.symbols(genome)).syms,
-                                  objectives=tuple(e.objectives or ())))
-        return out
+        return [self._member(e.genome, 0, tuple(e.objectives or ()))
+                for e in self.store.evaluations() if e.generation <= last]
 
     def _restore(self, generation: int) -> list[Member]:
-        from genelang.compiler import load_text
-        members = []
-        for text, ph, age in self.store.population(generation):
-            genome = load_text(text, "<stored population>").genomes[0]
-            m = Member.of(self.template.symbols(genome), age)
-            objs = self.cache[ph][1] if ph in self.cache else None   # None: retried, evaluated anew
-            members.append(replace(m, objectives=objs))
-        if any(m.objectives is None for m in members):
-            members = self.evaluate(members, generation)
-        return members
+        # a resumed run holds every stored phenotype in its cache (a retry replays from 0)
+        return [self._member(text, age, self.cache[ph][1]) for text, ph, age in self.store.population(generation)]
 
     def run(self) -> SearchResult:
         s = self.spec.strategy
@@ -193,8 +181,9 @@ class Search:
                 pop = self.strategy.merge(pop, children, rng)
                 self._save(g, pop)
             from genelang.evolve.outputs import write_outputs
-            outputs = write_outputs(self)
-            top = best_of.best(self.store.evaluations())
+            rows = self.store.evaluations()
+            outputs = write_outputs(self, rows)
+            top = best_of.best(rows)
         finally:
             self.backend.close()
             self.store.close()     # the last connection: SQLite folds its WAL back in

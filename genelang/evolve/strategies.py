@@ -10,6 +10,7 @@ population once the children are evaluated. Add one from any module with
 from __future__ import annotations
 
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -44,7 +45,7 @@ def best_first(members: list[Member]) -> list[Member]:
     return [members[i] for i in order]
 
 
-class Strategy:
+class Strategy(ABC):
     """Propose a generation; be told its results. Members carry their
     objectives once evaluated (`Member.objectives`, best first by `best_first`)."""
 
@@ -56,13 +57,13 @@ class Strategy:
         """Generation 0 (default: random valid genomes)."""
         return [Member.of(self.t.random(rng)) for _ in range(self.s.population)]
 
+    @abstractmethod
     def propose(self, pop: list[Member], rng: random.Random) -> list[Member]:
         """The children to evaluate next, bred from the evaluated population."""
-        raise NotImplementedError
 
+    @abstractmethod
     def merge(self, pop: list[Member], children: list[Member], rng: random.Random) -> list[Member]:
         """The next population, from the population and its evaluated children."""
-        raise NotImplementedError
 
     def observe(self, members: list[Member]) -> None:
         """Evaluated members, in evaluation order, each generation (and on resume,

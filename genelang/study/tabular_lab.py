@@ -61,14 +61,13 @@ def simulate(spec: Spec, seed: int, budgets: tuple[int, ...], table: NB201Table,
         return out
 
     pop = evaluate(strategy.initial(random.Random(f"{seed}:0")))
-    g = 1
-    while len(trace) < budget:
+    g, stale = 1, 0
+    while len(trace) < budget and stale < 100:   # 100 generations with nothing new: a converged strategy
         rng = random.Random(f"{seed}:{g}")
         before = len(trace)
         pop = strategy.merge(pop, evaluate(strategy.propose(pop, rng)), rng)
         g += 1
-        if g > 100 * budget and len(trace) == before:   # a strategy that proposes nothing new
-            break
+        stale = stale + 1 if len(trace) == before else 0
     return LabRun(seed, {b: trace[min(b, len(trace)) - 1] for b in budgets}, len(trace), seconds,
                   list(getattr(strategy, "held_out", [])))
 
