@@ -149,9 +149,11 @@ class Search:
         return replace(Member.of(self.template.symbols(genome), age), objectives=objs)
 
     def _history(self, last: int) -> list[Member]:
-        """Every stored evaluation of generations up to `last`, in evaluation order."""
-        return [self._member(e.genome, 0, tuple(e.objectives or ()))
-                for e in self.store.evaluations() if e.generation <= last]
+        """Every stored evaluation of generations up to `last`, in the order `observe`
+        saw them: by generation, then by place in it (not by when a worker finished)."""
+        rows = sorted((e for e in self.store.evaluations() if e.generation <= last),
+                      key=lambda e: (e.generation, e.candidate))
+        return [self._member(e.genome, 0, tuple(e.objectives or ())) for e in rows]
 
     def _restore(self, generation: int) -> list[Member]:
         # a resumed run holds every stored phenotype in its cache (a retry replays from 0)

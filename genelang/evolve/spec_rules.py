@@ -9,7 +9,7 @@ Problem = tuple[str, str, str]
 def semantic_errors(spec) -> list[Problem]:
     sections = {name: getattr(spec, name) for name in ("run", "task", "space", "model", "strategy",
                                                       "fitness", "execution")}
-    return section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec)
+    return section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec) + _strategy_checks(spec)
 
 
 def section_errors(s: dict) -> list[Problem]:
@@ -50,6 +50,31 @@ def _strategy(st) -> list[Problem]:
     if st.elitism >= st.population:
         out.append(("strategy.elitism", f"must be smaller than strategy.population ({st.population})", ""))
     return out
+
+
+def _strategy_checks(spec) -> list[Problem]:
+    from genelang.evolve.strategies import strategy_checks
+    check = strategy_checks(spec.strategy.name)
+    return list(check(spec)) if check is not None else []
+
+
+def option_errors(model, options: dict, prefix: str) -> list[Problem]:
+    """A plugin's options (`strategy.options`, `fitness.options`) checked by its
+    pydantic model: one problem per bad option, at `prefix.<option>`."""
+    from pydantic import ValidationError
+    try:
+        model.model_validate(options)
+    except ValidationError as err:
+        out: dict[str, Problem] = {}
+        for e in err.errors():
+            key = str(e["loc"][0]) if e["loc"] else ""
+            path = f"{prefix}.{key}" if key else prefix
+            if e["type"] == "extra_forbidden":
+                out.setdefault(path, (path, "unknown option", _choices(key, model.model_fields)))
+            else:   # a union reports once per member: the first says enough
+                out.setdefault(path, (path, e["msg"].replace("Value error, ", ""), ""))
+        return list(out.values())
+    return []
 
 
 def _fitness(f) -> list[Problem]:

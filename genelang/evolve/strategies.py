@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import numpy as np
 
@@ -72,20 +73,31 @@ class Strategy(ABC):
 
 
 _STRATEGIES: dict[str, type[Strategy]] = {}
+Checks = Callable[[Any], list[tuple[str, str, str]]]
+_CHECKS: dict[str, Checks] = {}
 
 
-def register_strategy(name: str, *, replace_existing: bool = False):
-    """Class decorator: register a `Strategy` subclass under `name`."""
+def register_strategy(name: str, *, checks: Checks | None = None, replace_existing: bool = False):
+    """Class decorator: register a `Strategy` subclass under `name`. `checks(spec)`
+    returns its own spec rules as (spec path, message, hint), as an estimator's do
+    (its `strategy.options`, say): `spec check` and every run report them."""
     def deco(cls: type[Strategy]) -> type[Strategy]:
         if name in _STRATEGIES and not replace_existing:
             raise ValueError(f"strategy {name!r} is already registered")
         _STRATEGIES[name] = cls
+        _CHECKS.pop(name, None)
+        if checks is not None:
+            _CHECKS[name] = checks
         return cls
     return deco
 
 
 def strategies() -> dict[str, type[Strategy]]:
     return dict(_STRATEGIES)
+
+
+def strategy_checks(name: str) -> Checks | None:
+    return _CHECKS.get(name)
 
 
 @register_strategy("gep")
@@ -163,3 +175,4 @@ def make_strategy(spec, template: Template) -> Strategy:
 
 
 import genelang.evolve.predictor  # noqa: E402,F401  (registers predictor-gep)
+import genelang.evolve.controller  # noqa: E402,F401  (registers controller)
