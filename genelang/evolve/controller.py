@@ -59,6 +59,9 @@ from genelang.evolve.strategies import Member, RandomSearch, register_strategy
 from genelang.evolve.template import Symbols
 
 
+_BATCH = 8
+
+
 class ControllerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: Literal["independent", "lstm"] = "independent"
@@ -121,10 +124,11 @@ class Controller(RandomSearch):
     def sample(self, rng: random.Random) -> Symbols:
         """One valid genome drawn from the policy (see the module's note on invalid draws)."""
         u = np.random.default_rng(rng.getrandbits(64))
-        for _ in range(self.o.tries):
-            syms = self.positions.symbols(self.policy.sample(u.random(len(self.positions))))
-            if self.t.is_valid(syms):
-                return syms
+        for start in range(0, self.o.tries, _BATCH):   # draws come in batches: one LSTM pass each
+            for choices in self.policy.sample(u.random((min(_BATCH, self.o.tries - start), len(self.positions)))):
+                syms = self.positions.symbols(choices)
+                if self.t.is_valid(syms):
+                    return syms
         return self.t.random(rng)
 
     def next_group(self, rng: random.Random) -> list[Symbols]:

@@ -52,10 +52,11 @@ class Positions:
 
 
 def _draw(logits: torch.Tensor, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draws, one per row of `logits`, from uniforms `u` in [0, 1)."""
+    """Inverse-CDF draws from the distributions of `logits` (..., domain), one per
+    uniform in `u` (shaped as the distributions, or with a leading sample axis)."""
     p = torch.softmax(logits.detach().double(), dim=-1).numpy()
     cdf = np.cumsum(p, axis=-1)
-    k = (cdf < u[:, None] * cdf[:, -1:]).sum(axis=-1)
+    k = (cdf < u[..., None] * cdf[..., -1:]).sum(axis=-1)
     return np.minimum(k, (p > 0).sum(axis=-1) - 1)
 
 
@@ -71,7 +72,7 @@ class Policy(nn.Module):
         raise NotImplementedError
 
     def sample(self, u: np.ndarray) -> np.ndarray:
-        """One choice vector from uniforms `u`, one per position."""
+        """(samples, positions) choices from uniforms `u` of the same shape."""
         raise NotImplementedError
 
     def log_prob_and_entropy(self, choices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,13 +130,13 @@ class LSTMPolicy(Policy):
         return torch.stack(steps, dim=1) if steps else torch.zeros(len(choices), 0, self.mask.shape[1])
 
     def sample(self, u: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(self.positions), dtype=np.int64)
+        out = np.zeros(u.shape, dtype=np.int64)
 
         def choose(p, logits):
-            out[p] = _draw(logits, u[p: p + 1])[0]
-            return torch.tensor([out[p]])
+            out[:, p] = _draw(logits, u[:, p])
+            return torch.as_tensor(out[:, p])
         with torch.no_grad():
-            for _ in self._steps(1, choose):
+            for _ in self._steps(len(u), choose):
                 pass
         return out
 
