@@ -79,14 +79,15 @@ def test_a_large_entropy_bonus_keeps_the_policy_open(tmp_path):
     assert entropy(open_) > entropy(greedy) + 3
 
 
-def test_observing_the_history_in_pieces_gives_the_same_policy(tmp_path):
+@pytest.mark.parametrize("policy", ["independent", "lstm"])
+def test_observing_the_history_in_pieces_gives_the_same_policy(tmp_path, policy):
     torch.set_num_threads(1)
     teacher = make(tmp_path)
     rng, history = random.Random(0), []
     for g in range(6):
         history += [replace(m, objectives=(planted(teacher, m.lists()) if i % 5 else float("-inf"),))
                     for i, m in enumerate(teacher.propose([], rng))]
-    once, pieces = make(tmp_path), make(tmp_path)
+    once, pieces = make(tmp_path, policy=policy), make(tmp_path, policy=policy)
     once.observe(history)
     pieces.observe(history[:19])
     pieces.observe(history[19:])
