@@ -39,3 +39,13 @@ def report_pid_then_sleep(request):
     Path(request.genome, str(os.getpid())).touch()
     time.sleep(request.seed)
     return EvalResult("ok", 0.0)
+
+
+def report_device(request):
+    """A pool runner that reports the device it was given and the GPU its process may see."""
+    import os
+
+    from genelang.evolve.evaluation import EvalResult
+    time.sleep(0.2)   # long enough that the pool starts every worker
+    return EvalResult("ok", 0.0, metrics={"pid": os.getpid()},
+                      reason=f"{request.context.device}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}")

@@ -22,6 +22,8 @@ from typing import Any, Callable, Protocol
 
 from genelang.evolve.evaluation import EvalRequest, EvalResult
 from genelang.evolve.fitness import evaluate
+from genelang.evolve.placement import DEFAULT_PER_DEVICE, placement
+from genelang.runtime.devices import is_gpu
 
 Run = Callable[[EvalRequest], EvalResult]     # a top-level function the workers import
 OnResult = Callable[[int, EvalResult], None]
@@ -137,26 +139,62 @@ def _exit_with_parent(parent: int, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+_PINNED: str | None = None     # this worker's device, as the candidate's torch sees it
+
+
+def _init_worker(parent: int, devices) -> None:
+    """Worker initializer: exit with the search, and take one device slot.
+
+    A GPU worker sees only its own GPU (CUDA_VISIBLE_DEVICES, set before
+    anything in the process initialises CUDA), where the candidate finds it
+    as cuda:0. Pinning by torch.cuda.set_device alone would leave every GPU
+    visible, and a library call without a device (a cache flush, a cuDNN
+    handle) would open a context of several hundred MiB on GPU 0 from every
+    worker; masking makes that impossible, and it is how Ray places its
+    tasks, so a candidate runs the same under both backends."""
+    global _PINNED
+    _exit_with_parent(parent)
+    if devices is None:
+        return
+    device = devices.get()
+    if is_gpu(device):
+        os.environ["CUDA_VISIBLE_DEVICES"] = device.partition(":")[2]
+        _PINNED = "cuda:0"
+    else:
+        _PINNED = device
+
+
+def _on_pinned_device(run: Run, request: EvalRequest) -> EvalResult:
+    return run(request.with_context(device=_PINNED) if _PINNED else request)
+
+
 class PoolExecutor:
     """Spawned worker processes (safe with torch's thread pools). One dead
     worker breaks the whole pool, and a stuck one can only be stopped by
-    killing the pool."""
+    killing the pool. With `devices` (one per worker slot, evolve/placement.py)
+    each worker is pinned to its own for its life."""
     isolates_crashes = False
 
-    def __init__(self, workers: int):
-        self.slots = workers
+    def __init__(self, workers: int, devices: list[str] | None = None):
+        self.slots, self.devices = workers, devices
         self.pool = self._new_pool()
 
     def _new_pool(self):
-        return cf.ProcessPoolExecutor(self.slots, mp_context=mp.get_context("spawn"),
-                                      initializer=_exit_with_parent, initargs=(os.getpid(),))
+        ctx = mp.get_context("spawn")
+        slots = None
+        if self.devices:   # one token per worker: a pool starts each of its processes once
+            slots = ctx.Queue()
+            for device in self.devices:
+                slots.put(device)
+        return cf.ProcessPoolExecutor(self.slots, mp_context=ctx, initializer=_init_worker,
+                                      initargs=(os.getpid(), slots))
 
     def submit(self, run, request):
         try:
-            return self.pool.submit(run, request)
+            return self.pool.submit(_on_pinned_device, run, request)
         except cf.process.BrokenProcessPool:   # a worker died after the last batch
             self.reset()
-            return self.pool.submit(run, request)
+            return self.pool.submit(_on_pinned_device, run, request)
 
     def wait(self, handles, timeout):
         return list(cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0])
@@ -178,12 +216,27 @@ class PoolExecutor:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _on_ray_gpu(run: Run, request: EvalRequest) -> EvalResult:
+    """A Ray task on its share of a GPU: Ray has set CUDA_VISIBLE_DEVICES to the
+    GPU it chose, which the candidate sees as cuda:0."""
+    import ray
+    return run(request.with_context(device="cuda:0" if ray.get_gpu_ids() else "cpu"))
+
+
 class RayExecutor:
     """Ray tasks, at most `slots` in flight (the workers asked for, or the
-    cluster's CPUs); a task is cancelled alone, a dead one fails alone."""
+    cluster's CPUs); a task is cancelled alone, a dead one fails alone.
+
+    With `per_device` (GPUs wanted, and the cluster has some) each task asks
+    for 1/per_device of a GPU and one CPU, so Ray packs per_device candidates
+    on a GPU, and the slots are capped at what the cluster can run at once
+    (its GPUs × per_device, and its CPUs): a queued task's clock would
+    otherwise run before it starts. Ray gives each GPU task a fresh worker
+    process (it does not reuse them, so a candidate's GPU memory goes back
+    with its process)."""
     isolates_crashes = True
 
-    def __init__(self, address: str | None, workers: int):
+    def __init__(self, address: str | None, workers: int, per_device: int | None = None):
         try:
             import ray
         except ImportError:
@@ -194,13 +247,19 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers or 1)}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-        self.slots = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._remote: dict[Run, Any] = {}
+        held = ray.cluster_resources()
+        cpus = max(1, int(held.get("CPU", 1)))
+        self.gpu_share = 1 / per_device if per_device and held.get("GPU", 0) > 0 else None
+        self.slots = workers or cpus
+        if self.gpu_share:
+            self.slots = min(self.slots, cpus, int(held["GPU"] * per_device))
+        self._remote: Any = None
 
     def submit(self, run, request):
-        if run not in self._remote:
-            self._remote[run] = self.ray.remote(num_cpus=1)(run)
-        return self._remote[run].remote(request)
+        if self._remote is None:
+            gpus = {"num_gpus": self.gpu_share} if self.gpu_share else {}
+            self._remote = self.ray.remote(num_cpus=1, **gpus)(_on_ray_gpu if self.gpu_share else _call)
+        return self._remote.remote(run, request)
 
     def wait(self, handles, timeout):
         return self.ray.wait(handles, num_returns=1, timeout=timeout)[0]
@@ -220,14 +279,21 @@ class RayExecutor:
         pass
 
 
+def _call(run: Run, request: EvalRequest) -> EvalResult:
+    return run(request)
+
+
 def make_backend(spec, run: Run | None = None) -> Backend:
     ex = spec.execution
     if ex.backend == "ray":
-        executor: Executor = RayExecutor(ex.address, ex.workers)
-    elif ex.workers <= 0:
-        executor = InProcessExecutor()
+        per_device = None if ex.devices == "cpu" else ex.per_device or DEFAULT_PER_DEVICE
+        executor: Executor = RayExecutor(ex.address, ex.workers, per_device)
     else:
-        executor = PoolExecutor(ex.workers)
+        place = placement(ex)
+        if place.workers <= 0:
+            executor = InProcessExecutor()
+        else:
+            executor = PoolExecutor(place.workers, place.slots() if place.gpus else None)
     return Backend(executor, run or evaluate, spec.fitness.timeout)
 
 
@@ -237,6 +303,7 @@ def worker_threads(spec) -> int:
     ex = spec.execution
     if ex.threads:
         return ex.threads
-    if ex.backend == "local" and ex.workers <= 0:
+    workers = ex.workers if ex.backend == "ray" else placement(ex).workers
+    if ex.backend == "local" and workers <= 0:
         return 0
-    return max(1, (os.cpu_count() or 1) // max(1, ex.workers or 1))
+    return max(1, (os.cpu_count() or 1) // max(1, workers or 1))

@@ -31,7 +31,7 @@ def evaluate(request: EvalRequest) -> EvalResult:
     except Exception as err:   # a candidate's crash must not stop the search
         result = EvalResult.failed(_reason(err), traceback=(noise.getvalue() + traceback.format_exc(limit=4))[-2000:])
     result.seconds = time.perf_counter() - t0
-    result.worker = worker_name()
+    result.worker = worker_name(request.context.device)
     return result
 
 
