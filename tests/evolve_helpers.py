@@ -49,3 +49,14 @@ def report_device(request):
     time.sleep(0.2)   # long enough that the pool starts every worker
     return EvalResult("ok", 0.0, metrics={"pid": os.getpid()},
                       reason=f"{request.context.device}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}")
+
+
+def gpu_probe(request):
+    """A Ray runner that reports when it ran, on which (logical) GPU, and the device it was given."""
+    import ray
+
+    from genelang.evolve.evaluation import EvalResult
+    start = time.time()
+    time.sleep(1.0)
+    return EvalResult("ok", 0.0, metrics={"start": start, "end": time.time()},
+                      reason=f"{request.context.device}|{','.join(map(str, ray.get_gpu_ids()))}")

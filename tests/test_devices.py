@@ -61,6 +61,10 @@ def test_a_gpu_the_machine_lacks_is_a_located_spec_error(tmp_path, monkeypatch):
     with pytest.raises(SpecError) as e:
         parse_spec(d)
     assert "execution.per_device" in str(e.value) and "fitness.precision: 16-mixed needs a GPU" in str(e.value)
+    d["fitness"]["precision"] = None
+    d["execution"] = {"backend": "ray", "devices": [0]}
+    with pytest.raises(SpecError, match="execution.devices: with backend ray: cpu or auto"):
+        parse_spec(d)
     d["execution"] = {"devices": "tpu"}
     with pytest.raises(SpecError, match="execution.devices: cpu, auto, or a list of GPU indices"):
         parse_spec(d)

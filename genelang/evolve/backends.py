@@ -23,9 +23,8 @@ from typing import Any, Callable, Protocol
 from genelang.evolve.evaluation import EvalRequest, EvalResult
 from genelang.evolve.fitness import evaluate
 from genelang.evolve.placement import DEFAULT_PER_DEVICE, placement
-from genelang.runtime.devices import is_gpu
+from genelang.evolve.workers import Run, call, init_worker, on_pinned_device, on_ray_gpu
 
-Run = Callable[[EvalRequest], EvalResult]     # a top-level function the workers import
 OnResult = Callable[[int, EvalResult], None]
 
 
@@ -124,50 +123,6 @@ class InProcessExecutor:
         pass
 
 
-def _exit_with_parent(parent: int, every: float = 1.0) -> None:
-    """Worker initializer: exit when the search process is gone. A killed
-    search (SIGKILL, SIGTERM, a closed terminal) cannot shut its pool down,
-    and the workers' queues never report EOF (each holds both ends), so
-    without this they would idle forever holding their memory."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-_PINNED: str | None = None     # this worker's device, as the candidate's torch sees it
-
-
-def _init_worker(parent: int, devices) -> None:
-    """Worker initializer: exit with the search, and take one device slot.
-
-    A GPU worker sees only its own GPU (CUDA_VISIBLE_DEVICES, set before
-    anything in the process initialises CUDA), where the candidate finds it
-    as cuda:0. Pinning by torch.cuda.set_device alone would leave every GPU
-    visible, and a library call without a device (a cache flush, a cuDNN
-    handle) would open a context of several hundred MiB on GPU 0 from every
-    worker; masking makes that impossible, and it is how Ray places its
-    tasks, so a candidate runs the same under both backends."""
-    global _PINNED
-    _exit_with_parent(parent)
-    if devices is None:
-        return
-    device = devices.get()
-    if is_gpu(device):
-        os.environ["CUDA_VISIBLE_DEVICES"] = device.partition(":")[2]
-        _PINNED = "cuda:0"
-    else:
-        _PINNED = device
-
-
-def _on_pinned_device(run: Run, request: EvalRequest) -> EvalResult:
-    return run(request.with_context(device=_PINNED) if _PINNED else request)
-
-
 class PoolExecutor:
     """Spawned worker processes (safe with torch's thread pools). One dead
     worker breaks the whole pool, and a stuck one can only be stopped by
@@ -186,15 +141,15 @@ class PoolExecutor:
             slots = ctx.Queue()
             for device in self.devices:
                 slots.put(device)
-        return cf.ProcessPoolExecutor(self.slots, mp_context=ctx, initializer=_init_worker,
+        return cf.ProcessPoolExecutor(self.slots, mp_context=ctx, initializer=init_worker,
                                       initargs=(os.getpid(), slots))
 
     def submit(self, run, request):
         try:
-            return self.pool.submit(_on_pinned_device, run, request)
+            return self.pool.submit(on_pinned_device, run, request)
         except cf.process.BrokenProcessPool:   # a worker died after the last batch
             self.reset()
-            return self.pool.submit(_on_pinned_device, run, request)
+            return self.pool.submit(on_pinned_device, run, request)
 
     def wait(self, handles, timeout):
         return list(cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0])
@@ -214,13 +169,6 @@ class PoolExecutor:
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _on_ray_gpu(run: Run, request: EvalRequest) -> EvalResult:
-    """A Ray task on its share of a GPU: Ray has set CUDA_VISIBLE_DEVICES to the
-    GPU it chose, which the candidate sees as cuda:0."""
-    import ray
-    return run(request.with_context(device="cuda:0" if ray.get_gpu_ids() else "cpu"))
 
 
 class RayExecutor:
@@ -258,7 +206,7 @@ class RayExecutor:
     def submit(self, run, request):
         if self._remote is None:
             gpus = {"num_gpus": self.gpu_share} if self.gpu_share else {}
-            self._remote = self.ray.remote(num_cpus=1, **gpus)(_on_ray_gpu if self.gpu_share else _call)
+            self._remote = self.ray.remote(num_cpus=1, **gpus)(on_ray_gpu if self.gpu_share else call)
         return self._remote.remote(run, request)
 
     def wait(self, handles, timeout):
@@ -277,10 +225,6 @@ class RayExecutor:
 
     def close(self):
         pass
-
-
-def _call(run: Run, request: EvalRequest) -> EvalResult:
-    return run(request)
 
 
 def make_backend(spec, run: Run | None = None) -> Backend:
