@@ -10,7 +10,7 @@ from genelang.evolve.placement import DEFAULT_PER_DEVICE, assign, placement
 from genelang.evolve.spec import ExecutionSpec, parse_spec
 from genelang.runtime import devices
 from genelang.runtime.devices import lightning_devices, lightning_precision, parse_devices, resolve_devices
-from tests.test_evolve_search import spec_dict
+from tests.test_evolve_search import ROOT, spec_dict
 
 
 def test_slots_go_round_robin_over_the_devices():
@@ -102,3 +102,85 @@ def test_workers_are_pinned_to_their_devices(tmp_path, monkeypatch):
     assert all(len(v) == 1 for v in seen.values())      # ... always the same one
     gpus = [v.pop() for v in seen.values()]
     assert set(gpus) <= {"0", "1"} and all(gpus.count(g) <= 2 for g in gpus)   # at most per_device each
+
+
+GENOME = "examples/genotypes/nasgep_demo.gene"
+
+
+def _genome():
+    from genelang.compiler import load_file
+    return load_file(ROOT / GENOME).genomes[0]
+
+
+@pytest.fixture
+def one_thread():
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)    # tiny networks on a shared 2-core machine: more threads only fight
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_bf16_mixed_trains_on_the_cpu_and_its_loss_falls(one_thread):
+    import pytorch_lightning as pl
+
+    from genelang.runtime.train import ModelConfig, TaskConfig, train_genome
+    used = []
+
+    class Precision(pl.Callback):
+        def on_train_start(self, trainer, _):
+            used.append(trainer.precision)
+
+    r = train_genome(_genome(), TaskConfig("digits", subset=200, batch_size=25), ModelConfig(C=4), epochs=2,
+                     lr=0.1, precision="bf16-mixed", callbacks=[Precision()])
+    assert used == ["bf16-mixed"]
+    first, last = r.history[0]["train_loss_epoch"], r.history[-1]["train_loss_epoch"]
+    assert last < 0.9 * first, (first, last)
+
+
+def test_device_batches_cover_each_sample_once_per_epoch():
+    import torch
+
+    from genelang.runtime.data import DeviceBatches
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    batches = DeviceBatches((x, y), 4, shuffle=True, seed=1)
+    assert len(batches) == 3
+    epochs = [torch.cat([b[1] for b in batches]) for _ in range(2)]
+    assert all(sorted(e.tolist()) == list(range(10)) for e in epochs)
+    assert epochs[0].tolist() != epochs[1].tolist()     # a new order each epoch
+    assert [b[1].tolist() for b in DeviceBatches((x, y), 4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_the_device_resident_path_trains_through_lightning(monkeypatch, one_thread):
+    """The GPU data path (split moved once, batches sliced and augmented where the
+    tensors live, no DataLoader), run here on CPU tensors."""
+    from genelang.runtime import train
+    monkeypatch.setattr(train, "on_accelerator", lambda device: True)
+    train.device_splits.clear()
+    task = train.TaskConfig("digits", subset=200, batch_size=50, augment=True, cutout=4)
+    r = train.train_genome(_genome(), task, train.ModelConfig(C=4), epochs=2, test=True)
+    assert 0 <= r.metrics["val_acc"] <= 1 and r.metrics["test_acc"] >= 0 and len(r.history) == 2
+    assert len(train.device_splits._items) == 1     # the split moved once, kept for the next candidate
+    train.train_genome(_genome(), task, train.ModelConfig(C=4), epochs=1)
+    assert len(train.device_splits._items) == 1
+    train.device_splits.clear()
+
+
+def test_the_train_estimator_trains_on_the_candidates_device(tmp_path, monkeypatch):
+    from genelang.evolve.evaluation import EvalContext, EvalRequest
+    from genelang.evolve.fitness import evaluate
+    from genelang.runtime import train
+    from genelang.runtime.train import TrainResult
+    seen = {}
+
+    def fake_train(genome, task, model, **kw):
+        seen.update(kw)
+        return TrainResult({"score": 0.5}, 1, 0.0, 1)
+
+    monkeypatch.setattr(train, "train_genome", fake_train)
+    d = spec_dict(tmp_path)
+    d["fitness"] = {"estimator": "train", "precision": "bf16-mixed"}
+    text = (ROOT / GENOME).read_text()
+    r = evaluate(EvalRequest(text, 0, parse_spec(d), EvalContext(device="cuda:1")))
+    assert r.ok and seen["device"] == "cuda:1" and seen["precision"] == "bf16-mixed"
+    assert lightning_devices(seen["device"]) == ("gpu", [1])
