@@ -184,3 +184,29 @@ def test_the_train_estimator_trains_on_the_candidates_device(tmp_path, monkeypat
     r = evaluate(EvalRequest(text, 0, parse_spec(d), EvalContext(device="cuda:1")))
     assert r.ok and seen["device"] == "cuda:1" and seen["precision"] == "bf16-mixed"
     assert lightning_devices(seen["device"]) == ("gpu", [1])
+
+
+def test_out_of_gpu_memory_fails_that_candidate_frees_memory_and_the_workers_go_on(tmp_path, monkeypatch):
+    import sqlite3
+
+    import torch
+
+    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.fitness import evaluate
+    from genelang.evolve.search import run_search
+    d = spec_dict(tmp_path, "oom", generations=2)
+    d["plugins"] = ["tests.oom_plugin"]
+    d["fitness"] = {"estimator": "oom-once", "options": {"marker": str(tmp_path)}}
+    flushed = []
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: flushed.append(1))
+    first = evaluate(EvalRequest((ROOT / GENOME).read_text(), 0, parse_spec(d)))
+    assert first.status == "failed" and first.reason == "out of GPU memory" and flushed == [1]
+    (tmp_path / "oom-marker").unlink()
+    d["strategy"]["population"] = 4
+    d["execution"] = {"workers": 2}
+    result = run_search(parse_spec(d))
+    rows = list(sqlite3.connect(result.run_dir / "results.sqlite").execute("SELECT status, reason, worker FROM evaluations"))
+    assert [r[1] for r in rows if r[0] == "failed"] == ["out of GPU memory"]
+    assert sum(r[0] == "ok" for r in rows) == len(rows) - 1 >= 3
+    assert len({w for _, _, w in rows}) <= 2     # no worker died: the pool was never restarted

@@ -93,3 +93,15 @@ def lightning_precision(precision: str | None, device: str) -> str:
         raise GenelangError.at("option", "precision 16-mixed needs a GPU (fp16 autocast does not run on the CPU)",
                                "precision=", hint="use bf16-mixed on the CPU")
     return _LIGHTNING_PRECISION[precision]
+
+
+def free_gpu_memory() -> None:
+    """Collect unreachable objects (a failed training's tensors sit in reference
+    cycles: Lightning's trainer, the module, the optimizer) and hand the CUDA
+    caching allocator's free blocks back, without initialising CUDA here."""
+    import gc
+
+    import torch
+    gc.collect()
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
