@@ -210,3 +210,16 @@ def test_out_of_gpu_memory_fails_that_candidate_frees_memory_and_the_workers_go_
     assert [r[1] for r in rows if r[0] == "failed"] == ["out of GPU memory"]
     assert sum(r[0] == "ok" for r in rows) == len(rows) - 1 >= 3
     assert len({w for _, _, w in rows}) <= 2     # no worker died: the pool was never restarted
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--devices", "1"], "--devices: error[option]: GPU 1 is not on this machine"),
+    (["--devices", "gpu0"], "--devices: error[option]: devices 'gpu0'"),
+    (["--precision", "16-mixed"], "--precision: error[option]: precision 16-mixed needs a GPU"),
+])
+def test_compare_device_and_precision_options_are_located_errors(args, says, tmp_path, monkeypatch):
+    monkeypatch.setattr(devices, "visible_gpus", lambda: 0)
+    res = CliRunner().invoke(cli, ["compare", str(ROOT / GENOME), "--task", "digits", "--seeds", "2",
+                                   "--out", str(tmp_path), *args])
+    assert res.exit_code == 2, res.output
+    assert says in res.output and "Traceback" not in res.output
