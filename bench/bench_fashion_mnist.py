@@ -4,7 +4,7 @@ time per epoch. The issue's goal: ≥ 92% test accuracy within 10 epochs with
 ≤ 300k parameters, on this 2-core machine.
 
 Run: .venv/bin/python bench/bench_fashion_mnist.py [--epochs 10] [--channels 16]
-     [--augment] [--accelerator gpu]   # gpu: for choosing settings, not for the record
+     [--augment] [--device cuda]   # cuda: for choosing settings, not for the record
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--augment", action="store_true", help="random pad-crop (2 px) and flip")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--accelerator", default="cpu")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ap.add_argument("--root", help="Fashion-MNIST IDX directory (default: the Debian package's)")
     ap.add_argument("--genome", default=str(ROOT / "examples" / "genotypes" / "nasgep_demo.gene"))
     ap.add_argument("--json", help="also write the result here")
@@ -39,10 +39,10 @@ def main() -> None:
     genome = load_file(args.genome).genomes[0]
     task = TaskConfig("fashion-mnist", root=args.root, batch_size=args.batch_size, augment=args.augment or None)
     r = train_genome(genome, task, ModelConfig(C=args.channels, N=args.cells), epochs=args.epochs,
-                     lr=args.lr, seed=0, test=True, accelerator=args.accelerator)
+                     lr=args.lr, seed=0, test=True, device=args.device)
     per_epoch = r.seconds / args.epochs
     print(f"{genome.name}: {r.params:,} parameters, C={args.channels}, N={args.cells}, lr {args.lr}, "
-          f"batch {args.batch_size}, augment {args.augment}, {args.epochs} epoch(s) on {args.accelerator}")
+          f"batch {args.batch_size}, augment {args.augment}, {args.epochs} epoch(s) on {args.device}")
     for h in r.history:
         print(f"  epoch {h['epoch']}: val acc {h['val_acc']:.4f}")
     print(f"test accuracy {r.metrics['test_acc']:.4f}; {per_epoch:.0f} s per epoch ({args.threads} threads)")
@@ -50,7 +50,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps({
             "genome": genome.name, "params": r.params, "channels": args.channels, "cells": args.cells,
             "lr": args.lr, "batch_size": args.batch_size, "augment": args.augment, "epochs": args.epochs,
-            "accelerator": args.accelerator, "threads": args.threads, "machine": platform.node(),
+            "device": args.device, "threads": args.threads, "machine": platform.node(),
             "test_acc": r.metrics["test_acc"], "val_acc": [h["val_acc"] for h in r.history],
             "seconds_per_epoch": per_epoch}, indent=2))
 

@@ -39,3 +39,24 @@ def report_pid_then_sleep(request):
     Path(request.genome, str(os.getpid())).touch()
     time.sleep(request.seed)
     return EvalResult("ok", 0.0)
+
+
+def report_device(request):
+    """A pool runner that reports the device it was given and the GPU its process may see."""
+    import os
+
+    from genelang.evolve.evaluation import EvalResult
+    time.sleep(0.2)   # long enough that the pool starts every worker
+    return EvalResult("ok", 0.0, metrics={"pid": os.getpid()},
+                      reason=f"{request.context.device}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}")
+
+
+def gpu_probe(request):
+    """A Ray runner that reports when it ran, on which (logical) GPU, and the device it was given."""
+    import ray
+
+    from genelang.evolve.evaluation import EvalResult
+    start = time.time()
+    time.sleep(1.0)
+    return EvalResult("ok", 0.0, metrics={"start": start, "end": time.time()},
+                      reason=f"{request.context.device}|{','.join(map(str, ray.get_gpu_ids()))}")

@@ -35,3 +35,30 @@ def test_a_stalled_ray_task_times_out_alone():
     assert results[0].status == "failed" and "timed out" in results[0].reason
     assert [r.status for r in results[1:]] == ["ok", "ok"], results
     assert sorted(seen) == [0, 1, 2]
+
+
+def test_ray_packs_candidates_on_fractional_gpus_without_oversubscribing(tmp_path):
+    from genelang.evolve.backends import make_backend
+    from genelang.evolve.evaluation import EvalRequest
+    from tests.evolve_helpers import gpu_probe
+    d = spec_dict(tmp_path, "ray-gpu")
+    d["execution"] = {"backend": "ray", "devices": "auto", "per_device": 2}
+    ray.init(num_cpus=8, num_gpus=2, include_dashboard=False, log_to_driver=False)   # logical GPUs
+    try:
+        backend = make_backend(parse_spec(d), gpu_probe)
+        assert backend.executor.gpu_share == 0.5 and backend.executor.slots == 4   # 2 GPUs x per_device 2
+        results = backend.map([EvalRequest("genome x {}\n a", s) for s in range(8)], lambda i, r: None)
+    finally:
+        ray.shutdown()
+    runs = []
+    for r in results:
+        device, gpu = r.reason.split("|")
+        assert device == "cuda:0" and gpu in ("0", "1")   # Ray gave each task one GPU, seen as cuda:0
+        runs.append((r.metrics["start"], r.metrics["end"], gpu))
+
+    def most_at_once(spans):
+        return max(sum(s <= t < e for s, e, _ in spans) for t, _, _ in spans)
+
+    assert most_at_once(runs) <= 4
+    assert all(most_at_once([x for x in runs if x[2] == g]) <= 2 for g in ("0", "1"))
+    assert {g for _, _, g in runs} == {"0", "1"}

@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from genelang.cli import cli
+from genelang.runtime import devices
 
 EX = Path(__file__).parents[1] / "examples" / "genotypes"
 BASE = ["train", str(EX / "nasgep_demo.gene"), "--task", "digits", "--subset", "100", "--channels", "4"]
@@ -18,12 +19,16 @@ BASE = ["train", str(EX / "nasgep_demo.gene"), "--task", "digits", "--subset", "
     (["--lr", "-1"], "--lr"),
     (["--lr", "0"], "--lr"),
     (["--auxiliary"], "the auxiliary head needs 32x32"),
-    (["--accelerator", "gpu"], "no GPU"),
+    (["--devices", "0"], "--devices: error[option]: GPU 0 is not on this machine"),
+    (["--accelerator", "gpu"], "GPU 0 is not on this machine"),
+    (["--devices", "gpu"], "--devices"),
+    (["--precision", "16-mixed"], "--precision: error[option]: precision 16-mixed needs a GPU"),
     (["--out", "/proc/forbidden"], "cannot write to /proc/forbidden"),
 ])
 def test_bad_training_options_are_errors(args, says, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(devices, "visible_gpus", lambda: 0)
     res = CliRunner().invoke(cli, BASE + args)
     assert res.exit_code == 2, res.output
     assert says in res.output and "Traceback" not in res.output

@@ -10,6 +10,7 @@ from genelang.cli import cli
 from genelang.cli._common import handle_errors, out
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig
+from genelang.runtime.devices import PRECISIONS, parse_devices
 from genelang.study.ablate import EDIT_HELP, ablate as ablate_genome
 
 
@@ -77,12 +78,17 @@ def _group(value: str) -> tuple[str, Path]:
               help="Parallel training processes (0: in this process).")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="Torch threads per training (default: the cores shared among the workers).")
+@click.option("--devices", default="cpu", show_default=True, metavar="cpu|auto|N[,N...]",
+              help="Where the trainings run: the CPU, every GPU (auto; the CPU if none), or GPU indices; "
+                   "with GPUs, four trainings share each one unless --workers says otherwise.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+              help="32, bf16-mixed (CPU and GPU) or 16-mixed (GPU only) [default: 32].")
 @click.option("--out", "out_dir", default="compare", show_default=True,
               type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--verbose", is_flag=True, help="Show library warnings (e.g. numerical ones from the tests).")
 def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton, layers, workers, threads,
-            out_dir, as_json, verbose) -> None:
+            devices, precision, out_dir, as_json, verbose) -> None:
     """Train genomes over seeds and compare them with statistics.
 
     Every genome trains on seeds 0..SEEDS-1 with the same data split and
@@ -112,7 +118,8 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         entries = entries_from(list(files), [_group(g) for g in groups])
         model = {"skeleton": skeleton, "C": C, "N": N, "layers": layers}
         kwargs = dict(task=task, seeds=seeds, epochs=epochs, subset=subset, root=root, model=model,
-                      workers=workers, threads=threads, lr=lr, out_dir=out_dir)
+                      workers=workers, threads=threads, lr=lr, out_dir=out_dir, devices=parse_devices(devices),
+                      precision=precision)
         if as_json:
             res = run_compare(entries, **kwargs)
         else:

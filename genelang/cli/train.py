@@ -9,6 +9,7 @@ from rich.table import Table
 
 from genelang.cli import cli
 from genelang.cli._common import handle_errors, out
+from genelang.runtime.devices import PRECISIONS
 
 
 @cli.command()
@@ -46,8 +47,14 @@ from genelang.cli._common import handle_errors, out
                    "image-folder, off otherwise].")
 @click.option("--cutout", default=0, show_default=True, type=click.IntRange(0),
               help="Image tasks: cutout square side in pixels (0: off; DARTS uses 16 on CIFAR).")
-@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "auto"]), default="cpu", show_default=True,
-              help="Where Lightning trains.")
+@click.option("--devices", "devices", default=None, metavar="cpu|auto|N[,N...]",
+              help="Where to train: cpu (the default), auto (a GPU if there is one, else the CPU) or GPU "
+                   "indices (training uses the first).")
+@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "auto"]), default=None, hidden=True,
+              help="The older spelling of --devices: gpu is --devices 0.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+              help="32, bf16-mixed (autocast to bfloat16; CPU and GPU) or 16-mixed (float16; GPU only) "
+                   "[default: 32].")
 @click.option("--vectors", type=click.Path(dir_okay=False),
               help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
 @click.option("--finetune-embeddings", is_flag=True,
@@ -72,8 +79,8 @@ from genelang.cli._common import handle_errors, out
               help="Torch threads (default: torch's, the machine's cores).")
 @click.pass_context
 def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
-          layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, accelerator,
-          vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
+          layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, devices, accelerator,
+          precision, vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, spec_file, as_json, verbose, candidate, threads) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default).
 
@@ -91,9 +98,12 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     if threads:
         import torch
         torch.set_num_threads(threads)
+    with handle_errors(as_json):
+        device = training_device(devices or _OLD_ACCELERATOR[accelerator or "cpu"])
     if file.is_dir() or candidate is not None:
         own_epochs = ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT
-        _retrain(file, candidate or "best", epochs if own_epochs else None, out_dir, with_test, as_json, verbose)
+        _retrain(file, candidate or "best", epochs if own_epochs else None, out_dir, with_test, as_json, verbose,
+                 device)
         return
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
@@ -110,15 +120,24 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
                           "`genelang train RUN_DIR --candidate ID|best` reproduces one exactly)")
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
-        _preflight(genome, tcfg, mcfg, data, accelerator, out_dir)
+        _preflight(tcfg, mcfg, data, device, precision, out_dir)
         with quiet(verbose):
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
-                                  out_dir=out_dir, test=with_test, accelerator=accelerator)
+                                  out_dir=out_dir, test=with_test, device=device, precision=precision)
     _report(result, f"{genome.name} on {task}", out_dir, as_json)
 
 
+_OLD_ACCELERATOR = {"cpu": "cpu", "gpu": "0", "auto": "auto"}
+
+
+def training_device(devices: str) -> str:
+    """The device `--devices` names for one training: the first of its list."""
+    from genelang.runtime.devices import parse_devices, resolve_devices
+    return resolve_devices(parse_devices(devices))[0]
+
+
 def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_test: bool, as_json: bool,
-             verbose: bool) -> None:
+             verbose: bool, device: str) -> None:
     from genelang.evolve.runs import retrain
     from genelang.runtime.noise import quiet
     with handle_errors(as_json):
@@ -127,7 +146,7 @@ def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_te
             raise GenelangError.at("option", f"--candidate {candidate!r}: an evaluation id or 'best'", "--candidate")
         with quiet(verbose):
             result, chosen, seed = retrain(run_dir, candidate, out_dir=out_dir, test=with_test,
-                                           quiet=as_json, epochs=epochs)
+                                           quiet=as_json, epochs=epochs, device=device)
     if not as_json:
         scored = f"{chosen.fitness:.6g}" if chosen.fitness is not None else f"nothing ({chosen.status})"
         out.print(f"candidate {chosen.id} (generation {chosen.generation}), seed {seed}; "
@@ -155,14 +174,11 @@ def _report(result, title: str, out_dir, as_json: bool) -> None:
         out.print(f"saved model, genome and metrics.json to {out_dir}")
 
 
-def _preflight(genome, tcfg, mcfg, data, accelerator: str, out_dir: Path | None) -> None:
+def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Path | None) -> None:
     """What would otherwise fail with a traceback after minutes: checked before training."""
-    import torch
-
     from genelang.errors import GenelangError
-    if accelerator == "gpu" and not (torch.cuda.is_available() or torch.backends.mps.is_available()):
-        raise GenelangError.at("accelerator", "no GPU on this machine", "--accelerator",
-                               hint="train with --accelerator cpu (or auto)")
+    from genelang.runtime.devices import lightning_precision
+    lightning_precision(precision, device)
     if out_dir is not None:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)

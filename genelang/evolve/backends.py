@@ -22,8 +22,9 @@ from typing import Any, Callable, Protocol
 
 from genelang.evolve.evaluation import EvalRequest, EvalResult
 from genelang.evolve.fitness import evaluate
+from genelang.evolve.placement import DEFAULT_PER_DEVICE, placement
+from genelang.evolve.workers import Run, call, init_worker, on_pinned_device, on_ray_gpu
 
-Run = Callable[[EvalRequest], EvalResult]     # a top-level function the workers import
 OnResult = Callable[[int, EvalResult], None]
 
 
@@ -122,41 +123,33 @@ class InProcessExecutor:
         pass
 
 
-def _exit_with_parent(parent: int, every: float = 1.0) -> None:
-    """Worker initializer: exit when the search process is gone. A killed
-    search (SIGKILL, SIGTERM, a closed terminal) cannot shut its pool down,
-    and the workers' queues never report EOF (each holds both ends), so
-    without this they would idle forever holding their memory."""
-    import threading
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 class PoolExecutor:
     """Spawned worker processes (safe with torch's thread pools). One dead
     worker breaks the whole pool, and a stuck one can only be stopped by
-    killing the pool."""
+    killing the pool. With `devices` (one per worker slot, evolve/placement.py)
+    each worker is pinned to its own for its life."""
     isolates_crashes = False
 
-    def __init__(self, workers: int):
-        self.slots = workers
+    def __init__(self, workers: int, devices: list[str] | None = None):
+        self.slots, self.devices = workers, devices
         self.pool = self._new_pool()
 
     def _new_pool(self):
-        return cf.ProcessPoolExecutor(self.slots, mp_context=mp.get_context("spawn"),
-                                      initializer=_exit_with_parent, initargs=(os.getpid(),))
+        ctx = mp.get_context("spawn")
+        slots = None
+        if self.devices:   # one token per worker: a pool starts each of its processes once
+            slots = ctx.Queue()
+            for device in self.devices:
+                slots.put(device)
+        return cf.ProcessPoolExecutor(self.slots, mp_context=ctx, initializer=init_worker,
+                                      initargs=(os.getpid(), slots))
 
     def submit(self, run, request):
         try:
-            return self.pool.submit(run, request)
+            return self.pool.submit(on_pinned_device, run, request)
         except cf.process.BrokenProcessPool:   # a worker died after the last batch
             self.reset()
-            return self.pool.submit(run, request)
+            return self.pool.submit(on_pinned_device, run, request)
 
     def wait(self, handles, timeout):
         return list(cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0])
@@ -180,10 +173,18 @@ class PoolExecutor:
 
 class RayExecutor:
     """Ray tasks, at most `slots` in flight (the workers asked for, or the
-    cluster's CPUs); a task is cancelled alone, a dead one fails alone."""
+    cluster's CPUs); a task is cancelled alone, a dead one fails alone.
+
+    With `per_device` (GPUs wanted, and the cluster has some) each task asks
+    for 1/per_device of a GPU and one CPU, so Ray packs per_device candidates
+    on a GPU, and the slots are capped at what the cluster can run at once
+    (its GPUs × per_device, and its CPUs): a queued task's clock would
+    otherwise run before it starts. Ray gives each GPU task a fresh worker
+    process (it does not reuse them, so a candidate's GPU memory goes back
+    with its process)."""
     isolates_crashes = True
 
-    def __init__(self, address: str | None, workers: int):
+    def __init__(self, address: str | None, workers: int, per_device: int | None = None):
         try:
             import ray
         except ImportError:
@@ -194,13 +195,19 @@ class RayExecutor:
         if not ray.is_initialized():
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers or 1)}
             ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
-        self.slots = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        self._remote: dict[Run, Any] = {}
+        held = ray.cluster_resources()
+        cpus = max(1, int(held.get("CPU", 1)))
+        self.gpu_share = 1 / per_device if per_device and held.get("GPU", 0) > 0 else None
+        self.slots = workers or cpus
+        if self.gpu_share:
+            self.slots = min(self.slots, cpus, int(held["GPU"] * per_device))
+        self._remote: Any = None
 
     def submit(self, run, request):
-        if run not in self._remote:
-            self._remote[run] = self.ray.remote(num_cpus=1)(run)
-        return self._remote[run].remote(request)
+        if self._remote is None:
+            gpus = {"num_gpus": self.gpu_share} if self.gpu_share else {}
+            self._remote = self.ray.remote(num_cpus=1, **gpus)(on_ray_gpu if self.gpu_share else call)
+        return self._remote.remote(run, request)
 
     def wait(self, handles, timeout):
         return self.ray.wait(handles, num_returns=1, timeout=timeout)[0]
@@ -223,11 +230,14 @@ class RayExecutor:
 def make_backend(spec, run: Run | None = None) -> Backend:
     ex = spec.execution
     if ex.backend == "ray":
-        executor: Executor = RayExecutor(ex.address, ex.workers)
-    elif ex.workers <= 0:
-        executor = InProcessExecutor()
+        per_device = None if ex.devices == "cpu" else ex.per_device or DEFAULT_PER_DEVICE
+        executor: Executor = RayExecutor(ex.address, ex.workers, per_device)
     else:
-        executor = PoolExecutor(ex.workers)
+        place = placement(ex)
+        if place.workers <= 0:
+            executor = InProcessExecutor()
+        else:
+            executor = PoolExecutor(place.workers, place.slots() if place.gpus else None)
     return Backend(executor, run or evaluate, spec.fitness.timeout)
 
 
@@ -237,6 +247,7 @@ def worker_threads(spec) -> int:
     ex = spec.execution
     if ex.threads:
         return ex.threads
-    if ex.backend == "local" and ex.workers <= 0:
+    workers = ex.workers if ex.backend == "ray" else placement(ex).workers
+    if ex.backend == "local" and workers <= 0:
         return 0
-    return max(1, (os.cpu_count() or 1) // max(1, ex.workers or 1))
+    return max(1, (os.cpu_count() or 1) // max(1, workers or 1))

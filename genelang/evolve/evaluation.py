@@ -73,5 +73,10 @@ class EvalResult:
         return cls(**known)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_name(device: str = "cpu") -> str:
+    """host:pid, and on a GPU which one (the physical index where the worker's
+    view is masked to one GPU, as pool workers and Ray tasks are)."""
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    if device == "cpu":
+        return name
+    return f"{name} gpu {os.environ.get('CUDA_VISIBLE_DEVICES') or device}"

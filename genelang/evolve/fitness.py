@@ -16,6 +16,7 @@ import torch
 from genelang.evolve.estimators import Candidate, get_estimator
 from genelang.evolve.evaluation import EvalRequest, EvalResult, worker_name
 from genelang.plugins import load_plugins
+from genelang.runtime.devices import free_gpu_memory
 
 
 def evaluate(request: EvalRequest) -> EvalResult:
@@ -30,14 +31,21 @@ def evaluate(request: EvalRequest) -> EvalResult:
             result = EvalResult.failed("fitness is NaN", metrics=result.metrics)
     except Exception as err:   # a candidate's crash must not stop the search
         result = EvalResult.failed(_reason(err), traceback=(noise.getvalue() + traceback.format_exc(limit=4))[-2000:])
+    if result.reason == OUT_OF_MEMORY:
+        # out of the except block the failed candidate's frames are unreachable:
+        # collect them and give the cached blocks back, so the worker goes on
+        free_gpu_memory()
     result.seconds = time.perf_counter() - t0
-    result.worker = worker_name()
+    result.worker = worker_name(request.context.device)
     return result
+
+
+OUT_OF_MEMORY = "out of GPU memory"
 
 
 def _reason(err: BaseException) -> str:
     if isinstance(err, torch.OutOfMemoryError):
-        return "out of GPU memory"
+        return OUT_OF_MEMORY
     return f"{type(err).__name__}: {err}".strip()
 
 

@@ -64,12 +64,13 @@ def _read(run_dir: Path, populations: bool = False):
 
 
 def retrain(run_dir: str | Path, candidate: int | str = "best", *, out_dir: str | Path | None = None,
-            test: bool = False, quiet: bool = True, epochs: int | None = None):
+            test: bool = False, quiet: bool = True, epochs: int | None = None, device: str = "cpu"):
     """Train a stored candidate again exactly as the search evaluated it: the
     run's task, model and learning rate, and the candidate's own seed (its
     evaluation id, or "best"). Returns (the runtime's TrainResult, the stored
     Evaluation, the seed used); `epochs`
-    overrides the search's budget. With weight inheritance, the search
+    overrides the search's budget; `device` ("cpu", "cuda:N") is where it trains,
+    in the search's precision. With weight inheritance, the search
     started from inherited blocks, so a retraining from scratch differs."""
     from genelang.compiler import load_text
     from genelang.errors import SpecError
@@ -94,4 +95,5 @@ def retrain(run_dir: str | Path, candidate: int | str = "best", *, out_dir: str 
     from genelang.evolve.estimators.builtin import training_lr
     lr = training_lr(spec, genome)
     return train_genome(genome, task, model, epochs=epochs or spec.fitness.epochs, lr=lr, seed=seed,
-                        out_dir=out_dir, test=test, quiet=quiet), chosen, seed
+                        out_dir=out_dir, test=test, quiet=quiet, device=device,
+                        precision=spec.fitness.precision), chosen, seed

@@ -106,7 +106,17 @@ class FitnessSpec(_Strict):
     max_params: int | None = Field(None, ge=1)
     timeout: float | None = Field(None, gt=0)     # seconds per candidate
     inherit_weights: bool = False        # NASGEP: start blocks from the fittest trained copies
+    precision: str | None = None         # 32 | bf16-mixed | 16-mixed (None: the runtime's default for the device)
     options: dict = {}                   # a plugin estimator's own settings
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision(cls, v):
+        from genelang.runtime.devices import PRECISIONS
+        v = str(v) if isinstance(v, int) and not isinstance(v, bool) else v   # YAML reads 32 as a number
+        if v is not None and v not in PRECISIONS:
+            raise ValueError(f"one of {', '.join(PRECISIONS)}")
+        return v
 
     @field_validator("scales")
     @classmethod
@@ -118,9 +128,21 @@ class FitnessSpec(_Strict):
 
 class ExecutionSpec(_Strict):
     backend: str = "local"           # local | ray
-    workers: int = Field(0, ge=0)    # 0: evaluate in this process
+    workers: int = Field(0, ge=0)    # 0: evaluate in this process (with GPUs: len(devices) x per_device)
     address: str | None = None       # ray cluster address; None starts a local instance
     threads: int | None = Field(None, ge=1)   # torch threads per worker (default: the cores / workers)
+    devices: str | list[int] = "cpu"          # cpu | auto (every GPU, else the CPU) | GPU indices [0, 1]
+    per_device: int | None = Field(None, ge=1)   # candidates sharing one GPU (default: evolve/placement.py)
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _devices(cls, v):
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = [v]
+        if isinstance(v, str) and v not in ("cpu", "auto") or isinstance(v, list) and (
+                not v or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in v)):
+            raise ValueError("cpu, auto, or a list of GPU indices such as [0, 1]")
+        return v
 
 
 class Spec(_Strict):

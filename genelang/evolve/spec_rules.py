@@ -9,7 +9,8 @@ Problem = tuple[str, str, str]
 def semantic_errors(spec) -> list[Problem]:
     sections = {name: getattr(spec, name) for name in ("run", "task", "space", "model", "strategy",
                                                       "fitness", "execution")}
-    return section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec) + _strategy_checks(spec)
+    return (section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec) + _strategy_checks(spec)
+            + _precision(spec))
 
 
 def section_errors(s: dict) -> list[Problem]:
@@ -19,8 +20,8 @@ def section_errors(s: dict) -> list[Problem]:
         out += _strategy(s["strategy"])
     if "fitness" in s:
         out += _fitness(s["fitness"])
-    if "execution" in s and s["execution"].backend not in ("local", "ray"):
-        out.append(("execution.backend", f"unknown backend {s['execution'].backend!r}", "choose from: local, ray"))
+    if "execution" in s:
+        out += _execution(s["execution"])
     if "model" in s:
         from genelang.runtime.networks import SKELETONS
         if s["model"].skeleton not in SKELETONS:
@@ -38,6 +39,35 @@ def _choices(word: str, names) -> str:
     names = sorted(names)
     close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else f"choose from: {', '.join(names)}"
+
+
+def _execution(ex) -> list[Problem]:
+    from genelang.runtime.devices import missing_gpus, no_gpu_message, visible_gpus
+    if ex.backend not in ("local", "ray"):
+        return [("execution.backend", f"unknown backend {ex.backend!r}", "choose from: local, ray")]
+    out: list[Problem] = []
+    if ex.devices == "cpu" and ex.per_device is not None:
+        out.append(("execution.per_device", "shares a GPU among candidates; devices is cpu",
+                    "on the CPU, execution.workers says how many candidates run at once"))
+    if ex.backend == "ray" and isinstance(ex.devices, list):
+        out.append(("execution.devices", "with backend ray: cpu or auto (Ray chooses each candidate's GPU)",
+                    "devices: auto"))
+    elif isinstance(ex.devices, list):
+        count = visible_gpus()
+        out += [(f"execution.devices[{k}]", no_gpu_message(i, count),
+                 "devices: auto uses every GPU there is (the CPU if none), cpu the CPU")
+                for k, i in missing_gpus(ex.devices, count)]
+    return out
+
+
+def _precision(spec) -> list[Problem]:
+    from genelang.runtime.devices import visible_gpus
+    ex = spec.execution
+    on_cpu = ex.devices == "cpu" or (ex.devices == "auto" and ex.backend == "local" and visible_gpus() == 0)
+    if spec.fitness.precision == "16-mixed" and on_cpu:
+        return [("fitness.precision", "16-mixed needs a GPU (fp16 autocast does not run on the CPU) and "
+                 "execution.devices puts the candidates on the CPU", "use bf16-mixed on the CPU")]
+    return []
 
 
 def _strategy(st) -> list[Problem]:

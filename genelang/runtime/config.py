@@ -34,3 +34,8 @@ class ModelConfig:
     freeze_embeddings: bool = True
     channels_last: bool = False      # opt-in: faster on CPU, see lightning.channels_last_safe
     compile: str | None = None       # torch.compile backend ("inductor": ~1 min to compile; "eager": checks only)
+
+
+# Training precision when none is asked for, by device kind: the one place a
+# later release changes a default (e.g. bf16-mixed on CPUs with bf16 kernels).
+DEFAULT_PRECISION = {"cpu": "32", "gpu": "32"}

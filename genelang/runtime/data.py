@@ -1,5 +1,6 @@
 """In-memory tensor data: seeded splits and batch loaders without per-sample
-collation (a DataLoader over whole-batch index lists, no worker processes)."""
+collation (a DataLoader over whole-batch index lists, no worker processes),
+and, for data already on an accelerator, batches sliced where they live."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,6 +31,29 @@ def loader(dataset: TensorBatches, batch_size: int, shuffle: bool, seed: int = 0
     sampler = RandomSampler(dataset, generator=gen) if shuffle else SequentialSampler(dataset)
     return DataLoader(dataset, sampler=BatchSampler(sampler, batch_size, drop_last=False),
                       batch_size=None)
+
+
+class DeviceBatches:
+    """Batches of tensors that already live on an accelerator: each epoch's
+    order is drawn on the CPU (a seeded generator, as `loader`'s) and moved
+    there once, and every batch is indexed on the device: no DataLoader, no
+    host round trip per batch. `transform` (augmentation) runs on the device."""
+
+    def __init__(self, tensors: tuple[torch.Tensor, ...], batch_size: int, shuffle: bool = False,
+                 seed: int = 0, transform=None):
+        self.tensors, self.batch_size, self.shuffle, self.transform = tensors, batch_size, shuffle, transform
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.tensors[0]) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.tensors[0])
+        order = torch.randperm(n, generator=self.generator).to(self.tensors[0].device) if self.shuffle else None
+        for i in range(0, n, self.batch_size):
+            idx = order[i:i + self.batch_size] if order is not None else slice(i, i + self.batch_size)
+            batch = tuple(t[idx] for t in self.tensors)
+            yield self.transform(batch) if self.transform else batch
 
 
 @dataclass

@@ -25,7 +25,8 @@ from genelang.compiler.registry import get_space
 from genelang.compiler.printer import format_genome
 from genelang.runtime.augment import Augment
 from genelang.runtime.config import ModelConfig, TaskConfig
-from genelang.runtime.data import TensorBatches, loader, split
+from genelang.runtime.data import DeviceBatches, TensorBatches, loader, split
+from genelang.runtime.devices import is_gpu, lightning_devices, lightning_precision
 from genelang.runtime.networks import build_network
 from genelang.runtime.preprocess import Preprocess
 from genelang.runtime.tasks import get_task
@@ -41,29 +42,39 @@ class TrainResult:
     model: nn.Module | None = field(default=None, repr=False)
 
 
-class DataCache:
+class Recent:
+    """The most recent `maxsize` values made by key (0: keep nothing)."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._items: dict[tuple, object] = {}
+
+    def get_or_make(self, key: tuple, make):
+        if key in self._items:
+            self._items[key] = self._items.pop(key)   # most recently used last
+            return self._items[key]
+        value = make()
+        if self.maxsize > 0:
+            self._items[key] = value
+            while len(self._items) > self.maxsize:
+                self._items.pop(next(iter(self._items)))
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class DataCache(Recent):
     """Loaded task data by (task, root, vectors, dataset), the most recent
     `maxsize` kept: a search's worker loads its task once. Callers control it:
     `data_cache.clear()`, or `data_cache.maxsize = 0` to keep nothing."""
 
     def __init__(self, maxsize: int = 4):
-        self.maxsize = maxsize
-        self._items: dict[tuple, object] = {}
+        super().__init__(maxsize)
 
     def get(self, name: str, root: str | None, vectors: str | None = None, dataset: str | None = None):
-        key = (name, root, vectors, dataset)
-        if key in self._items:
-            self._items[key] = self._items.pop(key)   # most recently used last
-            return self._items[key]
-        data = get_task(name)(root=root, vectors=vectors, dataset=dataset)
-        if self.maxsize > 0:
-            self._items[key] = data
-            while len(self._items) > self.maxsize:
-                self._items.pop(next(iter(self._items)))
-        return data
-
-    def clear(self) -> None:
-        self._items.clear()
+        return self.get_or_make((name, root, vectors, dataset),
+                                lambda: get_task(name)(root=root, vectors=vectors, dataset=dataset))
 
 
 data_cache = DataCache()
@@ -84,6 +95,22 @@ def task_data(task: TaskConfig):
         return data, Split(train, data.val)
     s = split((data.train_x, data.train_y), task.val, task.split_seed, task.subset)
     return data, s
+
+
+# an image task's split on an accelerator, moved once per process: a search's
+# GPU worker trains every candidate from the same device-resident tensors
+device_splits = Recent(maxsize=2)
+
+
+def device_split(task: TaskConfig, device: str):
+    """`task_data(task)`'s split with its tensors on `device`, cached by (task, device)."""
+    from genelang.runtime.data import Split
+    key = (task.name, task.root, task.vectors, task.dataset, task.val, task.split_seed, task.subset, device)
+
+    def move() -> Split:
+        s = task_data(task)[1]
+        return Split(tuple(t.to(device) for t in s.train), tuple(t.to(device) for t in s.val))
+    return device_splits.get_or_make(key, move)
 
 
 def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfig()) -> nn.Module:
@@ -142,6 +169,22 @@ def evaluate(model: nn.Module, task: TaskConfig, split_name: str = "val") -> dic
     return {f"{split_name}_acc": correct / n, f"{split_name}_loss": loss / n}
 
 
+def on_accelerator(device: str) -> bool:
+    """Whether an image task's batches are kept and sliced on the device
+    (GPUs) rather than drawn by a DataLoader from host memory (the CPU)."""
+    return is_gpu(device)
+
+
+def _batches(s, task: TaskConfig, data, seed: int, on_device: bool):
+    """(train, validation) batches of a split: shuffled and augmented for training."""
+    aug = None if _is_sequence(data) else augmentation(task, data)
+    if on_device:
+        return (DeviceBatches(s.train, task.batch_size, shuffle=True, seed=seed, transform=aug or None),
+                DeviceBatches(s.val, 256))
+    return (loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed),
+            loader(TensorBatches(*s.val), 256, shuffle=False))
+
+
 def quiet_lightning() -> None:
     for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -160,20 +203,26 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
                  model: ModelConfig | dict = ModelConfig(), *, epochs: int = 1, lr: float | None = None,
                  seed: int = 0, quiet: bool = True, out_dir: str | Path | None = None,
                  test: bool = False, max_time: float | None = None, net: nn.Module | None = None,
-                 callbacks: list | None = None, accelerator: str = "cpu") -> TrainResult:
+                 callbacks: list | None = None, device: str = "cpu",
+                 precision: str | None = None) -> TrainResult:
     """Train `genome` on `task`; validation metrics of the last epoch (and test
     metrics when `test`), plus `score`, the number a search maximises: val_acc
     (classification), val_f1 (tagging), −val_ppl (language modelling) or
     −val_mse (forecasting). `net` trains an already built network instead
     (weight inheritance). `lr` defaults to 0.05 (SGD, images) or 0.003 (Adam,
-    sequences). `accelerator` is Lightning's ("cpu", "gpu", "auto"); the
-    returned model is back on the CPU."""
+    sequences). `device` is "cpu", "cuda" or "cuda:N" (`runtime/devices.py`);
+    on a GPU an image task's tensors stay there between calls and batches are
+    sliced and augmented on the device. `precision`: "32", "bf16-mixed" or
+    "16-mixed" (GPU only); None: the runtime's default for the device
+    (`config.DEFAULT_PRECISION`). The returned model is back on the CPU."""
     import pytorch_lightning as pl
 
     from genelang.runtime.lightning import ImageClassifier, SequenceTask
 
     task = TaskConfig(**task) if isinstance(task, dict) else task
     model = ModelConfig(**model) if isinstance(model, dict) else model
+    accelerator, devices = lightning_devices(device)
+    lightning_prec = lightning_precision(precision, device)
     if quiet:
         quiet_lightning()
     # batches come from memory by design; Lightning's advice to add workers does not apply
@@ -212,11 +261,10 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
             logger.append(TensorBoardLogger(str(out_dir), name="tensorboard"))
         except ImportError:
             pass
-    aug = None if sequence else augmentation(task, data)
-    train_dl = loader(TensorBatches(*s.train, transform=aug or None), task.batch_size, shuffle=True, seed=seed)
-    val_dl = loader(TensorBatches(*s.val), 256, shuffle=False)
+    on_device = not sequence and on_accelerator(device)
+    train_dl, val_dl = _batches(device_split(task, device) if on_device else s, task, data, seed, on_device)
     trainer = pl.Trainer(
-        max_epochs=epochs, accelerator=accelerator, devices=1, logger=logger,
+        max_epochs=epochs, accelerator=accelerator, devices=devices, precision=lightning_prec, logger=logger,
         log_every_n_steps=max(1, min(50, len(train_dl))),   # small data logs too, without a warning
         enable_checkpointing=out_dir is not None,
         default_root_dir=str(out_dir) if out_dir else None,
@@ -233,8 +281,9 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
             metrics["score"] = sign * metrics[key]
             break
     if test:
-        test_set = TensorBatches(*data.test) if sequence else TensorBatches(data.test_x, data.test_y)
-        test_dl = loader(test_set, 256, shuffle=False)
+        test_set = data.test if sequence else (data.test_x, data.test_y)
+        test_dl = (DeviceBatches(tuple(t.to(device) for t in test_set), 256) if on_device
+                   else loader(TensorBatches(*test_set), 256, shuffle=False))
         out = trainer.test(module, test_dl, verbose=False)
         metrics.update({k: float(v) for k, v in out[0].items()})
     net.cpu()

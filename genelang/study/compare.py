@@ -22,6 +22,7 @@ from genelang.compiler.printer import format_genome
 from genelang.evolve.backends import worker_threads
 from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult
 from genelang.evolve.spec import Spec, parse_spec
+from genelang.runtime.devices import Setting, lightning_precision, resolve_devices
 from genelang.study.stats import Pairwise, Summary, pairwise, summarize
 
 
@@ -83,10 +84,22 @@ def entries_from(files: list[Path], groups: list[tuple[str, Path]]) -> list[Entr
 
 
 def _schedule_spec(task: str, epochs: int, subset: int | None, root: str | None, model: dict,
-                   workers: int, lr: float, threads: int | None = None) -> Spec:
+                   workers: int, lr: float, threads: int | None = None, devices: Setting = "cpu",
+                   precision: str | None = None) -> Spec:
+    # checked here, so a bad value is located at the argument (the CLI's flag), not in a spec
+    lightning_precision(precision, resolve_devices(devices)[0])
     return parse_spec({"run": {"name": "compare"}, "task": {"name": task, "subset": subset, "root": root},
-                       "model": model, "fitness": {"estimator": "train", "epochs": epochs, "lr": lr},
-                       "execution": {"workers": workers, "threads": threads}})
+                       "model": model,
+                       "fitness": {"estimator": "train", "epochs": epochs, "lr": lr, "precision": precision},
+                       "execution": {"workers": workers, "threads": threads, "devices": devices}})
+
+
+def _schedule(spec: Spec) -> str:
+    """What makes two trainings comparable: the task, model and fitness sections."""
+    parts = {k: v for k, v in spec.model_dump().items() if k in ("task", "model", "fitness")}
+    if parts["fitness"]["precision"] is None:   # stores from before precision existed stay valid
+        del parts["fitness"]["precision"]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
 class _Store:
@@ -112,14 +125,15 @@ class _Store:
 
 def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1, subset: int | None = None,
             root: str | None = None, model: dict | None = None, workers: int = 0, threads: int | None = None,
-            lr: float = 0.05,
+            lr: float = 0.05, devices: Setting = "cpu", precision: str | None = None,
             out_dir: Path = Path("compare"), evaluate: Callable | None = None,
             progress: Callable[[int, int], None] | None = None) -> Comparison:
-    """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare."""
+    """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare.
+    `devices` and `precision` are a search spec's `execution.devices` and
+    `fitness.precision`: with GPUs the trainings run per_device (4) to a GPU."""
     from genelang.evolve.backends import make_backend
-    spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr, threads)
-    schedule = hashlib.sha256(json.dumps({k: v for k, v in spec.model_dump().items() if k in
-                                          ("task", "model", "fitness")}, sort_keys=True).encode()).hexdigest()[:12]
+    spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr, threads, devices, precision)
+    schedule = _schedule(spec)
     store = _Store(out_dir / "compare.sqlite")
     texts = {e.label: format_genome(e.genome) for e in entries}
     phen = {e.label: phenotype_hash(e.genome) for e in entries}

@@ -31,15 +31,22 @@ def params(c: Candidate) -> float:
 @register_estimator("naswot", spaces=IMAGE_SPACES)
 def naswot(c: Candidate) -> float:
     """Log-determinant of the binary ReLU-code kernel over one minibatch (Mellor et al. 2021)."""
-    from genelang.runtime.train import sample_batch
-    return proxies.naswot(c.net, *sample_batch(c.task, c.seed))
+    return proxies.naswot(*_on_device(c))
 
 
 @register_estimator("synflow", spaces=IMAGE_SPACES)
 def synflow(c: Candidate) -> float:
     """Synaptic flow of |θ| with an all-ones input (Tanaka et al. 2020)."""
+    net, x, _ = _on_device(c)
+    return proxies.synflow(net, x)
+
+
+def _on_device(c: Candidate):
+    """The candidate's network and one training minibatch, on its device."""
     from genelang.runtime.train import sample_batch
-    return proxies.synflow(c.net, sample_batch(c.task, c.seed)[0])
+    x, y = sample_batch(c.task, c.seed)
+    device = c.context.device
+    return c.net.to(device), x.to(device), y.to(device)
 
 
 @register_estimator("random-weights", spaces=IMAGE_SPACES)
@@ -90,7 +97,7 @@ def train(c: Candidate) -> float:
                                     "needs the run directory on a filesystem every worker shares")
         c.metrics["inherited_blocks"] = inh.inherit(c.net, inh.load_bank(ref.bank))
     lr = training_lr(c.spec, c.genome)
-    kw = dict(seed=c.seed, net=c.net, accelerator=_accelerator(c.context.device))
+    kw = dict(seed=c.seed, net=c.net, device=c.context.device, precision=fit.precision)
     r = train_genome(c.genome, c.task, c.model, epochs=fit.epochs, lr=lr, **kw)
     acc, total = r.metrics.get("score", float("nan")), fit.epochs
     while fit.threshold is not None and acc > fit.threshold and total < (fit.max_epochs or total):
@@ -112,6 +119,3 @@ def training_lr(spec, genome=None) -> float | None:
     from genelang.runtime.tasks import task_names
     return spec.fitness.lr if spec.task.name in task_names("image") else None
 
-
-def _accelerator(device: str) -> str:
-    return "cpu" if device == "cpu" else "gpu"
