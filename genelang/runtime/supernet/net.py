@@ -42,8 +42,8 @@ class Supernet(nn.Module):
         as in `build_network(genome)`; its parameters are the path's parameters."""
         plan = self.plan(genome)
         cells = [PathCell(c.plan, [None if k is None else self.block(k) for k in c.keys]) for c in plan.cells]
-        head = self.block(K.head_key(plan.C_last)) if self.shape.head else nn.Identity()
-        return CellNetwork(self.stem, cells, head, self.block(K.classifier_key(plan.C_last)))
+        head = nn.Identity() if plan.head is None else self.block(plan.head)
+        return CellNetwork(self.stem, cells, head, self.block(plan.classifier))
 
     def forward(self, x, genome: Genome):
         return self.path(genome)(x)

@@ -25,11 +25,14 @@ class CellPath:
 @dataclass(frozen=True)
 class PathPlan:
     cells: tuple[CellPath, ...]
-    C_last: int                       # the last cell's output channels
+    head: str | None                  # by the last cell's output channels (None: the skeleton has no head)
+    classifier: str
 
     @property
     def keys(self) -> list[str]:
-        return [k for c in self.cells for k in c.keys if k is not None]
+        """Every block the path runs (the stem aside)."""
+        ends = [k for k in (self.head, self.classifier) if k is not None]
+        return [k for c in self.cells for k in c.keys if k is not None] + ends
 
 
 def _key(i: int, st: Step, C_pp: int, C_p: int) -> str | None:
@@ -52,7 +55,7 @@ def path_plan(shape: SupernetShape, genome: Genome) -> PathPlan:
         plan = cell_plan(genome, shape.cell_gene(reduction).name, reduction)
         cells.append(CellPath(plan, tuple(_key(i, st, C_pp, C_p) for st in plan.steps)))
         C_pp, C_p = C_p, plan.multiplier * C
-    return PathPlan(tuple(cells), C_p)
+    return PathPlan(tuple(cells), K.head_key(C_p) if shape.head else None, K.classifier_key(C_p))
 
 
 class PathCell(nn.Module):
