@@ -38,6 +38,11 @@ class _RichProgress:
         self.p.update(self.gen, completed=g + 1,
                       info=f"best {self.best:.4g}" if self.best is not None else "")
 
+    def supernet_step(self, step: int, total: int, loss: float) -> None:
+        if not hasattr(self, "sn"):
+            self.sn = self.p.add_task("supernet", total=total, completed=step - 1, info="")
+        self.p.update(self.sn, completed=step, info=f"loss {loss:.3f}")
+
 
 class _JsonProgress:
     def _emit(self, **kw):
@@ -56,6 +61,10 @@ class _JsonProgress:
 
     def generation_done(self, g, best):
         self._emit(event="generation_done", generation=g, best=best)
+
+    def supernet_step(self, step, total, loss):
+        if step % 50 == 0 or step == total:
+            self._emit(event="supernet", step=step, steps=total, loss=loss)
 
 
 @cli.command()

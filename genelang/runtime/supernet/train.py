@@ -83,18 +83,17 @@ def load_checkpoint(path: Path, device: str = "cpu") -> dict | None:
     return torch.load(path, map_location=device, weights_only=True) if path.exists() else None
 
 
-def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining, extra: dict) -> None:
+def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None:
     state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-             "step": step, "config": asdict(cfg), **extra}
+             "step": step, "config": asdict(cfg)}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: SupernetTraining,
-                   out_dir: str | Path, *, device: str = "cpu", progress: StepCallback | None = None,
-                   extra: dict | None = None) -> SupernetTrained:
+                   out_dir: str | Path, *, device: str = "cpu",
+                   progress: StepCallback | None = None) -> SupernetTrained:
     """Train `net` for `cfg.steps` optimizer steps, or resume from `out_dir`'s
-    checkpoint (a finished one returns at once). `extra` (plain data) is stored
-    in each checkpoint beside the state."""
+    checkpoint (a finished one returns at once)."""
     path = Path(out_dir) / CHECKPOINT
     net.to(device)
     opt, sched = _optimizer(net, cfg)
@@ -123,7 +122,7 @@ def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: S
         sched.step()
         step += 1
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _save(path, net, opt, sched, step, cfg, extra or {})
+            _save(path, net, opt, sched, step, cfg)
         if progress is not None:
             progress(step, cfg.steps, loss)
     return SupernetTrained(step, loss, time.perf_counter() - t0, path)
