@@ -1,5 +1,6 @@
 """A one-shot search end to end: the supernet trains before generation 0, the
 candidates are scored through it, and the run is deterministic and resumes."""
+import json
 import sqlite3
 
 import pytest
@@ -81,3 +82,21 @@ def test_a_run_stored_before_the_supernet_section_existed_resumes():
     assert differing_keys(stored, current, Spec().model_dump()) == []
     changed = Spec(supernet={"steps": 5}).model_dump()
     assert differing_keys(stored, changed, Spec().model_dump()) == ["supernet.steps"]
+
+
+def test_retrain_top_trains_the_fittest_again_and_stores_both_numbers(tmp_path, monkeypatch):
+    spec = oneshot(tmp_path, "re", generations=1).model_dump()
+    spec["strategy"]["population"] = 4
+    spec["fitness"]["retrain_top"] = 2
+    result = run_search(parse_spec(spec))
+    assert len(result.retrained) == 2 and result.retrained[0].fitness == result.best_fitness
+    db = sqlite3.connect(result.run_dir / "results.sqlite")
+    stored = {i: json.loads(m) for i, m in db.execute("SELECT id, metrics FROM evaluations")}
+    for r in result.retrained:
+        assert 0 <= stored[r.id]["retrained_fitness"] == r.retrained_fitness <= 1
+    assert sum("retrained_fitness" in m for m in stored.values()) == 2
+    def no_training(*a, **kw):
+        raise AssertionError("retrained twice")
+    monkeypatch.setattr("genelang.evolve.runs.retrain", no_training)
+    again = run_search(parse_spec(spec))        # resumed: kept, not trained again
+    assert again.retrained == result.retrained

@@ -1,6 +1,7 @@
 """`genelang evolve` and `genelang spec init|check`."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from functools import partial
@@ -122,13 +123,16 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
                "best_genome": result.best_genome, "evaluations": result.evaluations,
                "failures": result.failures, "reused_failures": result.reused_failures,
                "seconds": round(time.time() - t0, 1),
-               "outputs": {k: str(v) for k, v in result.outputs.items()}}
+               "outputs": {k: str(v) for k, v in result.outputs.items()},
+               "retrained": [dataclasses.asdict(r) for r in result.retrained]}
     if as_json:
         print(json.dumps({"event": "done", **summary}))
     else:
         out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
                   f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
         out.print(f"run directory: {result.run_dir}")
+        for r in result.retrained:
+            out.print(f"evaluation {r.id}: fitness {r.fitness:.4g}, retrained from scratch {r.retrained_fitness}")
         if result.reused_failures and not retry_failed:
             out.print(f"[yellow]note[/yellow]: {result.reused_failures} stored failure(s) were taken as they were; "
                       "if their cause is gone, rerun with --retry-failed", markup=True)
@@ -220,8 +224,6 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
     evaluations (ok / failed / infeasible), the best genomes so far, the
     commonest failure reasons, and whether a search process holds the run.
     """
-    import dataclasses
-
     from genelang.evolve.status import run_status
 
     with handle_errors(as_json):

@@ -56,6 +56,7 @@ class SearchResult:
     generations: int
     reused_failures: int = 0         # stored failures this run took as they were (see retry_failed)
     outputs: dict[str, Path] = field(default_factory=dict)
+    retrained: list = field(default_factory=list)   # fitness.retrain_top: evolve/retrain_top.Retrained
 
 
 def candidate_seed(run_seed: int, phenotype: str) -> int:
@@ -166,6 +167,7 @@ class Search:
         # candidates change what the later generations breed from
         last = None if self.retry else self.store.last_generation()
         first = 0 if last is None else last + 1
+        retrained = []
         try:
             prepare = get_estimator(self.spec.fitness.estimator).prepare
             if prepare is not None and not self.injected:   # e.g. train the supernet the candidates share
@@ -188,6 +190,9 @@ class Search:
                 self._save(g, pop)
             from genelang.evolve.outputs import write_outputs
             rows = self.store.evaluations()
+            if self.spec.fitness.retrain_top and not self.injected:
+                from genelang.evolve.retrain_top import retrain_top
+                retrained = retrain_top(self, rows)
             outputs = write_outputs(self, rows)
             top = best_of.best(rows)
         finally:
@@ -195,7 +200,7 @@ class Search:
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
-                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs)
+                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
 
     def _save(self, g: int, pop: list[Member]) -> None:
         rows = []
