@@ -13,12 +13,7 @@ from genelang.evolve.spec import Spec, parse_spec
 from tests.test_evolve_search import genomes_in_order, spec_dict
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def oneshot(tmp_path, name, generations=3, **supernet):

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from genelang.compiler.check import check_genome
 from genelang.compiler import load_text
 from genelang.evolve.oneshot import supernet_shape
 from genelang.evolve.spec import parse_spec
@@ -27,13 +26,7 @@ ROOT = Path(__file__).parents[1]
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only waits on this shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 OPS = ["add", "cat", "sep3x3", "dw3x3", "pw", "skip_connect", "max_pool_3x3", "none"]

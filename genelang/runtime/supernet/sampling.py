@@ -34,7 +34,7 @@ class Uniform:
         self.shape = shape
 
     def next_group(self, rng: random.Random) -> list[Symbols]:
-        return [self.shape.random(rng)]
+        return [self.shape.random_genome(rng)]
 
 
 def expressed(shape: SupernetShape, syms: Symbols) -> set[Item]:
@@ -79,7 +79,7 @@ class StrictFair:
         bad = [j for j, ok in enumerate(swapper.valid) if not ok]
         self.repaired += len(bad)
         for j in bad:
-            group[j] = self.shape.random(rng)
+            group[j] = self.shape.random_genome(rng)
         return group
 
 

@@ -63,7 +63,7 @@ class SupernetShape:
     def is_valid(self, syms: Symbols) -> bool:
         return not check_genome(self.genome(syms))
 
-    def random(self, rng: random.Random, tries: int = 1000) -> Symbols:
+    def random_genome(self, rng: random.Random, tries: int = 1000) -> Symbols:
         """A random valid genome (an invalid draw, a reduction cell that cannot reduce, is drawn again)."""
         for _ in range(tries):
             syms = [[rng.choice(d) for d in g.domains] for g in self.genes]
