@@ -2,7 +2,7 @@
 (docs/supernet.md). Keys are strings, so state-dict names are stable:
 
 - `c{i}.{gene}.{pos}.{symbol}` — the operation `symbol` at Karva position
-  `pos` of `gene` in cell i of the skeleton; `…​.s2` its stride-2 twin (reduction
+  `pos` of `gene` in cell i of the skeleton; `...s2` its stride-2 twin (reduction
   cells, where the operation reads a cell input);
 - `c{i}.{gene}.{pos}.cat{k}` — the 1×1 projection after a projected cat of k leaves;
 - `c{i}.pre0.{C_in}`, `c{i}.pre1.{C_in}` — preprocessing of the cell's inputs,
