@@ -41,6 +41,9 @@ _API = {
     "run_status": ("genelang.evolve.status", "run_status"),
     "load_run": ("genelang.evolve.runs", "load_run"),
     "retrain": ("genelang.evolve.runs", "retrain"),
+    "build_supernet": ("genelang.evolve.oneshot", "build_supernet"),
+    "train_supernet": ("genelang.runtime.supernet", "train_supernet"),
+    "recalibrate_bn": ("genelang.runtime.supernet", "recalibrate_bn"),
     # studies
     "sample": ("genelang.study.sample", "sample_genomes"),
     "ablate": ("genelang.study.ablate", "ablate"),

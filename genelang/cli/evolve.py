@@ -1,6 +1,7 @@
 """`genelang evolve` and `genelang spec init|check`."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from functools import partial
@@ -38,6 +39,11 @@ class _RichProgress:
         self.p.update(self.gen, completed=g + 1,
                       info=f"best {self.best:.4g}" if self.best is not None else "")
 
+    def supernet_step(self, step: int, total: int, loss: float) -> None:
+        if not hasattr(self, "sn"):
+            self.sn = self.p.add_task("supernet", total=total, completed=step - 1, info="")
+        self.p.update(self.sn, completed=step, info=f"loss {loss:.3f}")
+
 
 class _JsonProgress:
     def _emit(self, **kw):
@@ -56,6 +62,10 @@ class _JsonProgress:
 
     def generation_done(self, g, best):
         self._emit(event="generation_done", generation=g, best=best)
+
+    def supernet_step(self, step, total, loss):
+        if step % 50 == 0 or step == total:
+            self._emit(event="supernet", step=step, steps=total, loss=loss)
 
 
 @cli.command()
@@ -113,13 +123,16 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
                "best_genome": result.best_genome, "evaluations": result.evaluations,
                "failures": result.failures, "reused_failures": result.reused_failures,
                "seconds": round(time.time() - t0, 1),
-               "outputs": {k: str(v) for k, v in result.outputs.items()}}
+               "outputs": {k: str(v) for k, v in result.outputs.items()},
+               "retrained": [dataclasses.asdict(r) for r in result.retrained]}
     if as_json:
         print(json.dumps({"event": "done", **summary}))
     else:
         out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
                   f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
         out.print(f"run directory: {result.run_dir}")
+        for r in result.retrained:
+            out.print(f"evaluation {r.id}: fitness {r.fitness:.4g}, retrained from scratch {r.retrained_fitness}")
         if result.reused_failures and not retry_failed:
             out.print(f"[yellow]note[/yellow]: {result.reused_failures} stored failure(s) were taken as they were; "
                       "if their cause is gone, rerun with --retry-failed", markup=True)
@@ -211,8 +224,6 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
     evaluations (ok / failed / infeasible), the best genomes so far, the
     commonest failure reasons, and whether a search process holds the run.
     """
-    import dataclasses
-
     from genelang.evolve.status import run_status
 
     with handle_errors(as_json):

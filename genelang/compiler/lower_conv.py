@@ -1,6 +1,6 @@
 """Lowering a conv genome's cell to a `torch.fx.GraphModule`.
 
-The cell's DAG (from `dag.main_graph`) becomes straight-line code: every ADF
+The cell's steps (`conv_plan.cell_plan`) become straight-line code: every ADF
 node is computed once, in dependency order, with its own modules. The rules
 (preprocessing, strides, cat flattening and projection, drop-path) are those
 of docs/semantics.md. The result prints as Python (`cell.code`), scripts with
@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import fx, nn
 
-from genelang.compiler import karva
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
-from genelang.compiler.dag import Renderer, main_graph
-from genelang.compiler.conv_space import reads_input
+from genelang.compiler.conv_plan import CellPlan, Step, cell_plan
+from genelang.compiler.dag import Renderer
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
 
@@ -50,85 +49,56 @@ class CellSpec:
 
 
 class _Emitter:
-    def __init__(self, genome: Genome, cell: str, spec: CellSpec, trees: dict[str, karva.Node]):
-        self.genome, self.cell, self.spec = genome, cell, spec
-        self.trees = trees
+    """Turns a cell plan's steps into fx nodes over modules named by `Step.name`."""
+
+    def __init__(self, spec: CellSpec, plan: CellPlan):
+        self.spec = spec
         self.root = nn.Module()
         self.graph = fx.Graph()
-        self.env: dict[str, fx.Node] = {}
         self.blocks: dict[str, str] = {}      # op module name -> what it computes
         # what a node computes, ADFs written out: the same text in two genomes means
         # the same block on the same inputs (the key of weight inheritance)
-        self.expand = Renderer(trees)
+        self.expand = Renderer(plan.adfs)
 
     def module(self, name: str, mod: nn.Module, *args: fx.Node) -> fx.Node:
         self.root.add_module(name, mod)
         return self.graph.call_module(name, args)
 
-    def emit(self, where: str, node: karva.Node) -> fx.Node:
-        sym = node.symbol
-        if not node.children:
-            return self.env[sym]
-        if sym == "add":
-            a, b = (self.emit(where, c) for c in node.children)
-            return self.graph.call_function(operator.add, (a, b))
-        if sym == "cat":
-            leaves = _cat_leaves(node)
-            out = self.graph.call_function(torch.cat, ([self.emit(where, c) for c in leaves], 1))
-            C = self.spec.C
-            return self.module(f"{where}_{node.index}_project",
-                               ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
-        # an operation strides where it reads a cell input (user ops may take several operands)
-        stride = 2 if self.spec.reduction and any(reads_input(c, self.trees) for c in node.children) else 1
-        op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
-        name = f"{where}_{node.index}_{sym}"
-        out = self.module(name, op, *(self.emit(where, c) for c in node.children))
-        self.blocks[name] = self.expand(node)
-        if self.spec.drop_path and not isinstance(op, nn.Identity):
-            out = self.module(f"{where}_{node.index}_drop", DropPath(), out)
+    def step(self, st: Step, args: list[fx.Node]) -> fx.Node:
+        spec, C = self.spec, self.spec.C
+        if st.kind == "pre0":
+            pre0 = (FactorizedReduce(spec.C_prev_prev, C, spec.affine) if spec.reduction_prev
+                    else ReLUConvBN(spec.C_prev_prev, C, 1, 1, 0, spec.affine))
+            return self.module(st.name, pre0, *args)
+        if st.kind == "pre1":
+            return self.module(st.name, ReLUConvBN(spec.C_prev, C, 1, 1, 0, spec.affine), *args)
+        if st.kind == "add":
+            return self.graph.call_function(operator.add, tuple(args))
+        if st.kind == "cat":
+            out = self.graph.call_function(torch.cat, (args, 1))
+            if not st.project:
+                return out
+            return self.module(st.name, ReLUConvBN(len(args) * C, C, 1, 1, 0, spec.affine), out)
+        op = get_op(CONV, st.symbol).builder(C, st.stride, spec.affine)
+        out = self.module(st.name, op, *args)
+        self.blocks[st.name] = self.expand(st.node)
+        if spec.drop_path and not isinstance(op, nn.Identity):
+            out = self.module(f"{st.gene}_{st.index}_drop", DropPath(), out)
         return out
-
-
-def _cat_leaves(node: karva.Node) -> list[karva.Node]:
-    """Operands of a tree of nested cats, left to right (concatenation is associative)."""
-    if node.symbol != "cat":
-        return [node]
-    return [leaf for c in node.children for leaf in _cat_leaves(c)]
-
-
-def _reads(graph, name: str) -> bool:
-    trees = [graph.root, *(t for _, t in graph.adfs)]
-    return any(n.symbol == name for t in trees for n in t.walk())
 
 
 def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModule, int]:
     """The cell as a GraphModule `forward(s0, s1)` (s0 = h2, s1 = h1) and its
     output multiplier (output channels = multiplier · C)."""
-    dag = main_graph(genome, cell)
-    e = _Emitter(genome, cell, spec, dict(dag.adfs))
-    s0 = e.graph.placeholder("s0")
-    s1 = e.graph.placeholder("s1")
-    # Inputs a cell never reads get no preprocessing (no dead parameters).
-    if _reads(dag, "h2"):
-        pre0 = (FactorizedReduce(spec.C_prev_prev, spec.C, spec.affine) if spec.reduction_prev
-                else ReLUConvBN(spec.C_prev_prev, spec.C, 1, 1, 0, spec.affine))
-        e.env["h2"] = e.module("preprocess0", pre0, s0)
-    if _reads(dag, "h1"):
-        e.env["h1"] = e.module("preprocess1", ReLUConvBN(spec.C_prev, spec.C, 1, 1, 0, spec.affine), s1)
-    for name, tree in dag.adfs:
-        e.env[name] = e.emit(name, tree)
-    root = dag.root
-    if root.symbol == "cat":
-        leaves = _cat_leaves(root)
-        out = e.graph.call_function(torch.cat, ([e.emit(cell, c) for c in leaves], 1))
-        multiplier = len(leaves)
-    else:
-        out = e.emit(cell, root)
-        multiplier = 1
-    e.graph.output(out)
+    plan = cell_plan(genome, cell, spec.reduction)
+    e = _Emitter(spec, plan)
+    slots = [e.graph.placeholder("s0"), e.graph.placeholder("s1")]
+    for st in plan.steps:
+        slots.append(e.step(st, [slots[a] for a in st.args]))
+    e.graph.output(slots[plan.out])
     gm = fx.GraphModule(e.root, e.graph, class_name=f"{cell.capitalize()}Cell")
     gm.meta["blocks"] = e.blocks
-    return gm, multiplier
+    return gm, plan.multiplier
 
 
 def set_drop_path(module: nn.Module, p: float) -> None:

@@ -23,11 +23,19 @@ class WeightBankRef:
 
 
 @dataclass(frozen=True)
+class SupernetRef:
+    """One-shot search: the trained supernet a candidate inherits its blocks from."""
+    path: str                         # its checkpoint (RUN_DIR/supernet/checkpoint.pt)
+    step: int                         # the training step the checkpoint holds
+
+
+@dataclass(frozen=True)
 class EvalContext:
     """Where and how a candidate runs; set by the backend and the search, not the spec."""
     threads: int = 0                  # torch threads in the worker (0: leave torch's default)
     device: str = "cpu"
     inherit: WeightBankRef | None = None
+    supernet: SupernetRef | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import yaml
 from genelang.errors import SpecError
 
 # keys whose change extends or re-hosts a search without changing what it finds
-RUN_ONLY = ("strategy.generations", "execution", "fitness.timeout", "run.out")
+RUN_ONLY = ("strategy.generations", "execution", "fitness.timeout", "run.out", "fitness.retrain_top",
+            "supernet.checkpoint_every")
 
 
 def _flat(d: dict, prefix: str = "") -> dict[str, object]:
@@ -30,16 +31,19 @@ def _run_only(key: str) -> bool:
     return any(key == r or key.startswith(r + ".") for r in RUN_ONLY)
 
 
-def differing_keys(stored: dict, current: dict) -> list[str]:
-    a, b = _flat(stored), _flat(current)
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not _run_only(k))
+def differing_keys(stored: dict, current: dict, defaults: dict | None = None) -> list[str]:
+    """Keys whose values differ, but for run-only keys and for keys a stored spec
+    lacks (written before genelang had them) that hold their default now."""
+    a, b, d = _flat(stored), _flat(current), _flat(defaults or {})
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not _run_only(k)
+                  and not (k not in a and k in d and b.get(k) == d[k]))
 
 
 def check_same_search(store, spec, run_dir: Path) -> None:
     current = spec.model_dump()
     text = store.get_meta("spec")
     if text is not None:
-        diff = differing_keys(yaml.safe_load(text) or {}, current)
+        diff = differing_keys(yaml.safe_load(text) or {}, current, type(spec)().model_dump())
         if diff:
             raise SpecError.at("spec", f"run directory {run_dir} holds a different search: "
                                f"{', '.join(diff)} differ", str(run_dir / "spec.yaml"),

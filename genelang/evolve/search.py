@@ -19,6 +19,7 @@ from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve import best as best_of
 from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, worker_threads
+from genelang.evolve.estimators import get_estimator
 from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, WeightBankRef
 from genelang.evolve.identity import check_same_search
 from genelang.evolve.runlock import RunLock
@@ -34,6 +35,7 @@ class Progress(Protocol):
     def generation(self, g: int, n_new: int) -> None: ...
     def evaluated(self, result: EvalResult | None, cached: bool) -> None: ...
     def generation_done(self, g: int, best: float | None) -> None: ...
+    # optional: `supernet_step(step, total, loss)` while a one-shot search trains its supernet
 
 
 class _Silent:
@@ -54,6 +56,7 @@ class SearchResult:
     generations: int
     reused_failures: int = 0         # stored failures this run took as they were (see retry_failed)
     outputs: dict[str, Path] = field(default_factory=dict)
+    retrained: list = field(default_factory=list)   # fitness.retrain_top: evolve/retrain_top.Retrained
 
 
 def candidate_seed(run_seed: int, phenotype: str) -> int:
@@ -96,6 +99,7 @@ class Search:
             stored = self.store.latest(retry_failed=retry_failed)
             self.cache = {ph: (e.result(), tuple(e.objectives or ())) for ph, e in stored.items()}
             self.reused_failures = sum(1 for r, _ in self.cache.values() if r.status == "failed")
+            self.injected = evaluate is not None
             self.backend: Backend = (make_backend(spec) if evaluate is None
                                      else Backend(InProcessExecutor(), _injected(evaluate)))
         except BaseException:
@@ -165,8 +169,12 @@ class Search:
         # candidates change what the later generations breed from
         last = None if self.retry else self.store.last_generation()
         first = 0 if last is None else last + 1
-        self.progress.start(s.generations, first)
+        retrained = []
         try:
+            prepare = get_estimator(self.spec.fitness.estimator).prepare
+            if prepare is not None and not self.injected:   # e.g. train the supernet the candidates share
+                self.context = prepare(self, self.progress)
+            self.progress.start(s.generations, first)
             if last is None:
                 self.progress.generation(0, s.population)
                 pop = self.evaluate(self.strategy.initial(random.Random(f"{self.spec.run.seed}:0")), 0)
@@ -184,6 +192,9 @@ class Search:
                 self._save(g, pop)
             from genelang.evolve.outputs import write_outputs
             rows = self.store.evaluations()
+            if self.spec.fitness.retrain_top and not self.injected:
+                from genelang.evolve.retrain_top import retrain_top
+                retrained = retrain_top(self, rows)
             outputs = write_outputs(self, rows)
             top = best_of.best(rows)
         finally:
@@ -191,7 +202,7 @@ class Search:
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
-                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs)
+                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
 
     def _save(self, g: int, pop: list[Member]) -> None:
         rows = []

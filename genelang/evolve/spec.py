@@ -107,6 +107,7 @@ class FitnessSpec(_Strict):
     timeout: float | None = Field(None, gt=0)     # seconds per candidate
     inherit_weights: bool = False        # NASGEP: start blocks from the fittest trained copies
     precision: str | None = None         # 32 | bf16-mixed | 16-mixed (None: the runtime's default for the device)
+    retrain_top: int | None = Field(None, ge=1)   # after the search: retrain the top K with `train`
     options: dict = {}                   # a plugin estimator's own settings
 
     @field_validator("precision", mode="before")
@@ -124,6 +125,17 @@ class FitnessSpec(_Strict):
         if not v or any(not s > 0 for s in v):
             raise ValueError("scales must be a non-empty list of numbers greater than 0")
         return v
+
+
+class SupernetSpec(_Strict):
+    """One-shot search (`fitness.estimator: supernet`, docs/supernet.md)."""
+    sampling: str = "uniform"                   # uniform | strict-fair
+    steps: int = Field(2000, ge=1)              # optimizer steps (a strict-fair step trains a group of paths)
+    lr: float = Field(0.05, gt=0)
+    batch_size: int | None = Field(None, ge=1)  # default: task.batch_size
+    checkpoint_every: int = Field(100, ge=1)
+    bn_batches: int = Field(4, ge=0)            # BN recalibration batches per candidate (0: keep the trained statistics)
+    val_samples: int = Field(1000, ge=1)        # the validation images a candidate is scored on
 
 
 class ExecutionSpec(_Strict):
@@ -153,6 +165,7 @@ class Spec(_Strict):
     model: ModelSpec = ModelSpec()
     strategy: StrategySpec = StrategySpec()
     fitness: FitnessSpec = FitnessSpec()
+    supernet: SupernetSpec = SupernetSpec()
     execution: ExecutionSpec = ExecutionSpec()
 
     def run_dir(self, base: Path | None = None) -> Path:

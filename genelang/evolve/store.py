@@ -124,6 +124,13 @@ class Store:
                 (generation, candidate, phenotype, genome, result.status, result.reason, result.fitness,
                  json.dumps(objectives), json.dumps(result.metrics), result.seconds, result.worker, time.time()))
 
+    def add_metrics(self, evaluation_id: int, metrics: dict[str, float]) -> None:
+        """Metrics learnt after an evaluation (`retrained_fitness`), merged into its own."""
+        with self.db:
+            row = self.db.execute("SELECT metrics FROM evaluations WHERE id = ?", (evaluation_id,)).fetchone()
+            merged = json.loads(row[0] or "{}") | metrics
+            self.db.execute("UPDATE evaluations SET metrics = ? WHERE id = ?", (json.dumps(merged), evaluation_id))
+
     def evaluations(self, *, ok_only: bool = False) -> list[Evaluation]:
         where = " WHERE status = 'ok' AND fitness IS NOT NULL" if ok_only else ""
         return [_evaluation(r) for r in self.db.execute(

@@ -95,6 +95,15 @@ def _stack(genome: Genome, C_stem: int, C: int, plan: list[bool], drop_path: boo
     return cells, chans
 
 
+def skeleton_layout(skeleton: str, N: int, layers: int) -> tuple[list[bool], int]:
+    """(reduction flag of each cell, default stem multiplier) of a cell skeleton."""
+    if skeleton == "nasgep":
+        return [False] * N + [True] + [False] * N + [True] + [False] * N, 1
+    if skeleton == "darts":
+        return [i in (layers // 3, 2 * layers // 3) for i in range(layers)], 3
+    raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
+
+
 def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: int = 3,
                   layers: int = 8, num_classes: int = 10, in_channels: int = 3,
                   auxiliary: bool = False, drop_path: float = 0.0,
@@ -107,15 +116,8 @@ def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: i
     if genome.space == NB201:   # `nasgep` is everyone's default: an nb201 genome takes its own
         from genelang.runtime.nb201_network import NB201Network
         return NB201Network(genome, num_classes, in_channels)
-    if skeleton == "nasgep":
-        plan = [False] * N + [True] + [False] * N + [True] + [False] * N
-        stem_mult = stem_multiplier or 1
-    elif skeleton == "darts":
-        plan = [i in (layers // 3, 2 * layers // 3) for i in range(layers)]
-        stem_mult = stem_multiplier or 3
-    else:
-        raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
-    C_stem = stem_mult * C
+    plan, stem_mult = skeleton_layout(skeleton, N, layers)
+    C_stem = (stem_multiplier or stem_mult) * C
     stem = nn.Sequential(nn.Conv2d(in_channels, C_stem, 3, padding=1, bias=False),
                          nn.BatchNorm2d(C_stem))
     cells, chans = _stack(genome, C_stem, C, plan, drop_path > 0)

@@ -11,7 +11,10 @@ from any module, and name it in a spec (`fitness.estimator: my-proxy`,
 `plugins: [mypkg.module]`). `spaces` says which search spaces it can score
 (None: all); `spec check` refuses a pair that does not fit. `builds_model`
 False means the estimator needs no network (a table lookup, say): then
-`c.net` is None and it reports `params` itself if it knows them.
+`c.net` is None and it reports `params` itself if it knows them. `prepare`,
+when given, runs in the search's process before any candidate (resumed runs
+too): `prepare(search, progress) -> EvalContext` readies what the candidates
+share (the supernet is trained there) and says where it is.
 """
 from __future__ import annotations
 
@@ -49,6 +52,7 @@ class Estimator:
     doc: str = ""
     # spec rules of its own: spec -> [(spec path, message, hint)] (its options, its data)
     checks: Callable[[Any], list[tuple[str, str, str]]] | None = None
+    prepare: Callable[[Any, Any], EvalContext] | None = None
 
     def fits(self, space: str) -> bool:
         return self.spaces is None or space in self.spaces
@@ -58,14 +62,15 @@ _ESTIMATORS: dict[str, Estimator] = {}
 
 
 def register_estimator(name: str, *, spaces: set[str] | None = None, builds_model: bool = True,
-                       trains: bool = False, checks: Callable | None = None, replace_existing: bool = False):
+                       trains: bool = False, checks: Callable | None = None, prepare: Callable | None = None,
+                       replace_existing: bool = False):
     """Decorator: register `fn(candidate) -> float` under `name`."""
     def deco(fn: Callable[[Candidate], float]) -> Callable[[Candidate], float]:
         if name in _ESTIMATORS and not replace_existing:
             raise ValueError(f"estimator {name!r} is already registered")
         doc = (fn.__doc__ or "").strip().splitlines()
         _ESTIMATORS[name] = Estimator(name, fn, frozenset(spaces) if spaces is not None else None,
-                                      builds_model, trains, doc[0] if doc else "", checks)
+                                      builds_model, trains, doc[0] if doc else "", checks, prepare)
         return fn
     return deco
 
@@ -85,3 +90,4 @@ def fitting(space: str) -> list[str]:
 
 importlib.import_module("genelang.evolve.estimators.builtin")
 importlib.import_module("genelang.evolve.estimators.tabular")
+importlib.import_module("genelang.evolve.estimators.supernet")

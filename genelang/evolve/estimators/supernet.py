@@ -1,0 +1,84 @@
+"""`supernet`: one-shot scoring (docs/supernet.md). A candidate runs its path
+through the search's trained supernet (trained before generation 0 by
+`evolve/oneshot.py`), recalibrates the path's BatchNorm statistics on
+`supernet.bn_batches` training batches and is scored by its accuracy on the
+first `supernet.val_samples` images of the validation split. The supernet and
+those batches are loaded once per worker process; every candidate sees the
+same batches, so a score depends on the genome alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from genelang.evolve.estimators import Candidate, register_estimator
+from genelang.evolve.oneshot import build_supernet, prepare
+
+_NETS: dict[tuple, object] = {}      # (checkpoint, step, device) -> Supernet: the latest only
+_DATA: dict[tuple, tuple] = {}       # what the candidates of one search are scored with
+
+
+def _check(spec) -> list[tuple[str, str, str]]:
+    from genelang.runtime.supernet import SAMPLERS
+    out = []
+    if spec.supernet.sampling not in SAMPLERS:
+        out.append(("supernet.sampling", f"unknown sampling {spec.supernet.sampling!r}",
+                    f"choose from: {', '.join(SAMPLERS)}"))
+    if spec.model.skeleton not in ("nasgep", "darts"):
+        out.append(("model.skeleton", f"the supernet stacks conv cells; skeleton {spec.model.skeleton!r} has none",
+                    "choose from: nasgep, darts"))
+    return out
+
+
+def _supernet(c: Candidate):
+    ref, device = c.context.supernet, c.context.device
+    if ref is None:
+        raise RuntimeError("the supernet estimator scores candidates of a search (genelang evolve), "
+                           "which trains the supernet first")
+    key = (ref.path, ref.step, device)
+    if key not in _NETS:
+        from genelang.runtime.supernet import load_checkpoint
+        saved = load_checkpoint(Path(ref.path), device)
+        if saved is None or saved["step"] != ref.step:
+            raise FileNotFoundError(f"supernet checkpoint {ref.path} (step {ref.step}) is not visible here: "
+                                    "workers need the run directory on a filesystem they share")
+        net = build_supernet(c.spec)
+        net.load_state_dict(saved["model"])
+        _NETS.clear()
+        _NETS[key] = net.to(device).eval()
+    return _NETS[key]
+
+
+def _data(c: Candidate) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """(BN batches, validation images, labels): the same for every candidate of the search."""
+    sn, device = c.spec.supernet, c.context.device
+    key = (c.task, sn.bn_batches, sn.batch_size, sn.val_samples, c.spec.run.seed, device)
+    if key not in _DATA:
+        from genelang.runtime.train import task_data
+        _, s = task_data(c.task)
+        bs = sn.batch_size or c.task.batch_size
+        order = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(c.spec.run.seed))
+        bn = [s.train[0][order[i * bs:(i + 1) * bs]].to(device) for i in range(sn.bn_batches)]
+        bn = [b for b in bn if len(b) > 1]      # BatchNorm needs two samples in training mode
+        _DATA.clear()
+        _DATA[key] = (bn, s.val[0][: sn.val_samples].to(device), s.val[1][: sn.val_samples].to(device))
+    return _DATA[key]
+
+
+@register_estimator("supernet", spaces={"conv"}, builds_model=False, checks=_check, prepare=prepare)
+@torch.no_grad()
+def supernet(c: Candidate) -> float:
+    """Validation accuracy of the genome's path through the trained supernet, BN recalibrated."""
+    from genelang.runtime.supernet import recalibrate_bn
+    bn, x, y = _data(c)
+    path = _supernet(c).path(c.genome)
+    if bn:
+        recalibrate_bn(path, bn)
+    else:
+        path.eval()
+    correct = sum((path(x[i:i + 256]).argmax(1) == y[i:i + 256]).sum().item() for i in range(0, len(y), 256))
+    acc = correct / len(y)
+    c.metrics.update(params=sum(p.numel() for p in path.parameters()), val_acc=acc,
+                     supernet_step=c.context.supernet.step)
+    return acc

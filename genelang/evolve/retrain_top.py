@@ -1,0 +1,32 @@
+"""`fitness.retrain_top: K`: once a search is done, its K fittest candidates
+are trained again from scratch exactly as the `train` estimator would (the
+spec's task, model, epochs and learning rate, the candidate's own seed:
+`runs.retrain`), and the result is stored beside the search's own score as
+the evaluation's `retrained_fitness` (and `retrained_params`). A cheap
+estimator's best (a supernet's, a proxy's) is thereby checked against what
+it stands for. Already retrained candidates are kept when a run resumes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genelang.evolve.store import Evaluation
+
+
+@dataclass(frozen=True)
+class Retrained:
+    id: int                   # the evaluation's id in the run
+    fitness: float            # the search's score
+    retrained_fitness: float | None
+
+
+def retrain_top(search, rows: list[Evaluation]) -> list[Retrained]:
+    from genelang.evolve.runs import retrain
+    top = sorted((e for e in rows if e.ok), key=lambda e: (-e.fitness, e.id))[: search.spec.fitness.retrain_top]
+    out = []
+    for e in top:
+        if "retrained_fitness" not in e.metrics:
+            result, _, _ = retrain(search.run_dir, e.id)
+            e.metrics.update(retrained_fitness=result.metrics.get("score"), retrained_params=result.params)
+            search.store.add_metrics(e.id, {k: e.metrics[k] for k in ("retrained_fitness", "retrained_params")})
+        out.append(Retrained(e.id, e.fitness, e.metrics["retrained_fitness"]))
+    return out

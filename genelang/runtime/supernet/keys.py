@@ -1,0 +1,102 @@
+"""The supernet's blocks: one per key, the full finite set made up front
+(docs/supernet.md). Keys are strings, so state-dict names are stable:
+
+- `c{i}.{gene}.{pos}.{symbol}` — the operation `symbol` at Karva position
+  `pos` of `gene` in cell i of the skeleton; `...s2` its stride-2 twin (reduction
+  cells, where the operation reads a cell input);
+- `c{i}.{gene}.{pos}.cat{k}` — the 1×1 projection after a projected cat of k leaves;
+- `c{i}.pre0.{C_in}`, `c{i}.pre1.{C_in}` — preprocessing of the cell's inputs,
+  by input channels (they follow the previous cells' root-cat multipliers);
+- `head.{C}`, `classifier.{C}` — by the last cell's output channels.
+
+ModuleDict names cannot hold dots, so a key's dots become '/' there (`module_name`).
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from torch import nn
+
+from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
+from genelang.compiler.opsets import CONV
+from genelang.compiler.registry import get_op
+from genelang.runtime.supernet.shape import GeneShape, SupernetShape
+
+def op_key(cell: int, gene: str, pos: int, symbol: str, stride: int) -> str:
+    return f"c{cell}.{gene}.{pos}.{symbol}" + (".s2" if stride == 2 else "")
+
+
+def cat_key(cell: int, gene: str, pos: int, leaves: int) -> str:
+    return f"c{cell}.{gene}.{pos}.cat{leaves}"
+
+
+def pre_key(cell: int, which: int, C_in: int) -> str:
+    return f"c{cell}.pre{which}.{C_in}"
+
+
+def head_key(C_last: int) -> str:
+    return f"head.{C_last}"
+
+
+def classifier_key(C_last: int) -> str:
+    return f"classifier.{C_last}"
+
+
+def module_name(key: str) -> str:
+    return key.replace(".", "/")
+
+
+def cat_leaves_max(gene: GeneShape, pos: int) -> int:
+    """At most one more leaf than the head positions from `pos` on that may hold a cat."""
+    return 1 + sum("cat" in gene.domains[q] for q in range(pos, gene.head_len))
+
+
+def multipliers(gene: GeneShape) -> list[int]:
+    """The output multipliers a main program may have (its root cat's leaves, or 1)."""
+    top = cat_leaves_max(gene, 0) if "cat" in gene.domains[0] else 1
+    return list(range(1, top + 1))
+
+
+def cell_channels(shape: SupernetShape) -> list[tuple[int, list[int]]]:
+    """Per cell: (C of the cell, the output channels it may have)."""
+    out, C = [], shape.C
+    for reduction in shape.plan:
+        C *= 2 if reduction else 1
+        out.append((C, [m * C for m in multipliers(shape.cell_gene(reduction))]))
+    return out
+
+
+def _gene_blocks(shape: SupernetShape, i: int, gene: GeneShape, C: int,
+                 reduction: bool) -> Iterator[tuple[str, nn.Module]]:
+    for pos, domain in enumerate(gene.domains[: gene.head_len]):
+        for sym in domain:
+            if shape.arity(sym) == 0 or sym == "add":
+                continue
+            if sym == "cat":
+                if gene.kind != "adf" and pos == 0:   # a main program's root cat is not projected
+                    continue
+                for k in range(2, cat_leaves_max(gene, pos) + 1):
+                    yield cat_key(i, gene.name, pos, k), ReLUConvBN(k * C, C, 1, 1, 0)
+                continue
+            for stride in (1, 2) if reduction else (1,):
+                yield op_key(i, gene.name, pos, sym, stride), get_op(CONV, sym).builder(C, stride, True)
+
+
+def blocks(shape: SupernetShape) -> Iterator[tuple[str, nn.Module]]:
+    """Every block of the supernet, freshly initialised, in a fixed order."""
+    chans = cell_channels(shape)
+    for i, reduction in enumerate(shape.plan):
+        C = chans[i][0]
+        prev_prev = [shape.C_stem] if i < 2 else chans[i - 2][1]
+        prev = [shape.C_stem] if i < 1 else chans[i - 1][1]
+        reduction_prev = i > 0 and shape.plan[i - 1]
+        for c in prev_prev:
+            yield pre_key(i, 0, c), FactorizedReduce(c, C) if reduction_prev else ReLUConvBN(c, C, 1, 1, 0)
+        for c in prev:
+            yield pre_key(i, 1, c), ReLUConvBN(c, C, 1, 1, 0)
+        for gene in shape.cell_genes(reduction):
+            yield from _gene_blocks(shape, i, gene, C, reduction)
+    for c in chans[-1][1]:
+        if shape.head:
+            yield head_key(c), nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
+        yield classifier_key(c), nn.Linear(c, shape.num_classes)

@@ -1,0 +1,128 @@
+"""Training a supernet: each optimizer step trains a sampler's group of paths
+on one minibatch (gradients summed over the group, FairNAS), SGD with
+momentum and a cosine learning rate over all steps.
+
+Every step's randomness derives from (seed, step): the group, the minibatch
+(one seeded permutation of the training split per epoch) and its augmentation.
+A checkpoint (model, optimizer, scheduler, step) written atomically every
+`checkpoint_every` steps is therefore all a resumed run needs to reach the
+same weights as an uninterrupted one, whenever it was killed.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from genelang.atomic import atomic_write
+from genelang.runtime.config import TaskConfig
+from genelang.runtime.supernet.net import Supernet
+from genelang.runtime.supernet.sampling import PathSampler
+
+CHECKPOINT = "checkpoint.pt"
+StepCallback = Callable[[int, int, float], None]     # (step done, total steps, its loss)
+
+
+@dataclass(frozen=True)
+class SupernetTraining:
+    steps: int
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    batch_size: int = 64
+    checkpoint_every: int = 100
+    grad_clip: float = 5.0
+    seed: int = 0
+
+
+@dataclass
+class SupernetTrained:
+    step: int                 # optimizer steps done (== config.steps when finished)
+    loss: float | None        # the last step's summed loss (None: nothing trained in this call)
+    seconds: float            # spent in this call
+    checkpoint: Path
+
+
+class _Batches:
+    """Minibatch `step` of the training split, a function of (seed, step)."""
+
+    def __init__(self, task: TaskConfig, batch_size: int, seed: int):
+        from genelang.runtime.train import augmentation, task_data
+        data, s = task_data(task)
+        self.x, self.y = s.train
+        self.augment = augmentation(task, data)
+        self.bs, self.seed = min(batch_size, len(self.y)), seed
+        self.per_epoch = len(self.y) // self.bs
+        self._epoch, self._perm = -1, None
+
+    def __call__(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, b = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(len(self.y), generator=g)
+        idx = self._perm[b * self.bs:(b + 1) * self.bs]
+        x, y = self.x[idx], self.y[idx]
+        if self.augment:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed * 1_000_003 + step)
+                x, y = self.augment((x, y))
+        return x, y
+
+
+def _optimizer(net: nn.Module, cfg: SupernetTraining):
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
+
+
+def load_checkpoint(path: Path, device: str = "cpu") -> dict | None:
+    return torch.load(path, map_location=device, weights_only=True) if path.exists() else None
+
+
+def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None:
+    state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+             "step": step, "config": asdict(cfg)}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: SupernetTraining,
+                   out_dir: str | Path, *, device: str = "cpu",
+                   progress: StepCallback | None = None) -> SupernetTrained:
+    """Train `net` for `cfg.steps` optimizer steps, or resume from `out_dir`'s
+    checkpoint (a finished one returns at once)."""
+    path = Path(out_dir) / CHECKPOINT
+    net.to(device)
+    opt, sched = _optimizer(net, cfg)
+    step, loss, t0 = 0, None, time.perf_counter()
+    saved = load_checkpoint(path, device)
+    if saved is not None:
+        net.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        step = saved["step"]
+    batches = _Batches(task, cfg.batch_size, cfg.seed)
+    loss_fn = nn.CrossEntropyLoss()
+    net.train()
+    while step < cfg.steps:
+        x, y = (t.to(device) for t in batches(step))
+        group = sampler.next_group(random.Random(f"{cfg.seed}:{step}"))
+        opt.zero_grad(set_to_none=True)
+        loss = 0.0
+        for syms in group:   # summed gradients: each path's blocks get a whole step's worth
+            out = net.path(net.shape.genome(syms))(x)
+            batch_loss = loss_fn(out, y)
+            batch_loss.backward()
+            loss += batch_loss.item()
+        nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            _save(path, net, opt, sched, step, cfg)
+        if progress is not None:
+            progress(step, cfg.steps, loss)
+    return SupernetTrained(step, loss, time.perf_counter() - t0, path)

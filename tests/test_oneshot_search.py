@@ -1,0 +1,97 @@
+"""A one-shot search end to end: the supernet trains before generation 0, the
+candidates are scored through it, and the run is deterministic and resumes."""
+import json
+import sqlite3
+
+import pytest
+import torch
+
+from genelang.errors import SpecError
+from genelang.evolve.identity import differing_keys
+from genelang.evolve.search import run_search
+from genelang.evolve.spec import Spec, parse_spec
+from tests.test_evolve_search import genomes_in_order, spec_dict
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def oneshot(tmp_path, name, generations=3, **supernet):
+    d = spec_dict(tmp_path, name, population=12, generations=generations)
+    d["task"] = {"name": "digits", "subset": 256, "batch_size": 32}
+    d["space"]["adf_functions"] = ["add", "sep3x3", "dw3x3", "pw", "max_pool_3x3", "skip_connect"]
+    d["fitness"] = {"estimator": "supernet"}
+    d["supernet"] = {"steps": 6, "checkpoint_every": 3, "bn_batches": 2, "val_samples": 64, **supernet}
+    return parse_spec(d)
+
+
+def body(genome_text: str) -> str:
+    return genome_text.split("\n", 1)[1]     # the genes, not the genome's (run's) name
+
+
+def _scores(run_dir):
+    db = sqlite3.connect(run_dir / "results.sqlite")
+    return [r for r in db.execute("SELECT phenotype, status, fitness FROM evaluations ORDER BY id")]
+
+
+def test_a_one_shot_search_scores_its_candidates_through_the_trained_supernet(tmp_path):
+    a = run_search(oneshot(tmp_path, "a"))
+    rows = _scores(a.run_dir)
+    assert len(rows) >= 20 and all(status == "ok" for _, status, _ in rows)
+    assert len({f for *_, f in rows}) > 3                          # the paths differ
+    saved = torch.load(a.run_dir / "supernet" / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 6
+    b = run_search(oneshot(tmp_path, "b"))
+    assert (body(b.best_genome), b.best_fitness) == (body(a.best_genome), a.best_fitness)
+    assert _scores(b.run_dir) == rows
+
+
+def test_a_one_shot_search_resumes_without_training_its_supernet_again(tmp_path):
+    whole = run_search(oneshot(tmp_path, "whole", sampling="strict-fair"))
+    run_search(oneshot(tmp_path, "part", generations=2, sampling="strict-fair"))
+    ckpt = tmp_path / "part" / "supernet" / "checkpoint.pt"
+    before = ckpt.stat().st_mtime_ns
+    part = run_search(oneshot(tmp_path, "part", sampling="strict-fair"))
+    assert ckpt.stat().st_mtime_ns == before
+    assert genomes_in_order(part.run_dir) == genomes_in_order(whole.run_dir)
+    assert _scores(part.run_dir) == _scores(whole.run_dir)
+
+
+def test_spec_check_names_the_supernet_keys_it_refuses(tmp_path):
+    d = oneshot(tmp_path, "bad").model_dump()
+    d["supernet"].update(sampling="fair", steps=0)
+    with pytest.raises(SpecError) as err:
+        parse_spec(d)
+    assert "supernet.steps" in str(err.value)
+    d["supernet"]["steps"] = 5
+    d["model"]["skeleton"] = "nb201"
+    with pytest.raises(SpecError) as err:
+        parse_spec(d)
+    assert "supernet.sampling" in str(err.value) and "strict-fair" in str(err.value)
+    assert "model.skeleton" in str(err.value)
+
+
+def test_a_run_stored_before_the_supernet_section_existed_resumes():
+    current = Spec().model_dump()
+    stored = {k: v for k, v in current.items() if k != "supernet"}
+    assert differing_keys(stored, current, Spec().model_dump()) == []
+    changed = Spec(supernet={"steps": 5}).model_dump()
+    assert differing_keys(stored, changed, Spec().model_dump()) == ["supernet.steps"]
+
+
+def test_retrain_top_trains_the_fittest_again_and_stores_both_numbers(tmp_path, monkeypatch):
+    spec = oneshot(tmp_path, "re", generations=1).model_dump()
+    spec["strategy"]["population"] = 4
+    spec["fitness"]["retrain_top"] = 2
+    result = run_search(parse_spec(spec))
+    assert len(result.retrained) == 2 and result.retrained[0].fitness == result.best_fitness
+    db = sqlite3.connect(result.run_dir / "results.sqlite")
+    stored = {i: json.loads(m) for i, m in db.execute("SELECT id, metrics FROM evaluations")}
+    for r in result.retrained:
+        assert 0 <= stored[r.id]["retrained_fitness"] == r.retrained_fitness <= 1
+    assert sum("retrained_fitness" in m for m in stored.values()) == 2
+    def no_training(*a, **kw):
+        raise AssertionError("retrained twice")
+    monkeypatch.setattr("genelang.evolve.runs.retrain", no_training)
+    again = run_search(parse_spec(spec))        # resumed: kept, not trained again
+    assert again.retrained == result.retrained
