@@ -17,8 +17,8 @@ from torch import fx, nn
 from genelang.compiler import karva
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
+from genelang.compiler.conv_plan import LINK_ADD, LINK_CAT, cat_leaves, op_stride, reads
 from genelang.compiler.dag import Renderer, main_graph
-from genelang.compiler.conv_space import reads_input
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
 
@@ -69,17 +69,15 @@ class _Emitter:
         sym = node.symbol
         if not node.children:
             return self.env[sym]
-        if sym == "add":
+        if sym == LINK_ADD:
             a, b = (self.emit(where, c) for c in node.children)
             return self.graph.call_function(operator.add, (a, b))
-        if sym == "cat":
-            leaves = _cat_leaves(node)
+        if sym == LINK_CAT:
+            leaves = cat_leaves(node)
             out = self.graph.call_function(torch.cat, ([self.emit(where, c) for c in leaves], 1))
-            C = self.spec.C
             return self.module(f"{where}_{node.index}_project",
-                               ReLUConvBN(len(leaves) * C, C, 1, 1, 0, self.spec.affine), out)
-        # an operation strides where it reads a cell input (user ops may take several operands)
-        stride = 2 if self.spec.reduction and any(reads_input(c, self.trees) for c in node.children) else 1
+                               cat_projection(len(leaves), self.spec.C, self.spec.affine), out)
+        stride = op_stride(node, self.trees, self.spec.reduction)
         op = get_op(CONV, sym).builder(self.spec.C, stride, self.spec.affine)
         name = f"{where}_{node.index}_{sym}"
         out = self.module(name, op, *(self.emit(where, c) for c in node.children))
@@ -89,16 +87,20 @@ class _Emitter:
         return out
 
 
-def _cat_leaves(node: karva.Node) -> list[karva.Node]:
-    """Operands of a tree of nested cats, left to right (concatenation is associative)."""
-    if node.symbol != "cat":
-        return [node]
-    return [leaf for c in node.children for leaf in _cat_leaves(c)]
+def cat_projection(leaves: int, C: int, affine: bool = True) -> nn.Module:
+    """The 1×1 block bringing a cat of `leaves` operands back to C channels."""
+    return ReLUConvBN(leaves * C, C, 1, 1, 0, affine)
 
 
-def _reads(graph, name: str) -> bool:
-    trees = [graph.root, *(t for _, t in graph.adfs)]
-    return any(n.symbol == name for t in trees for n in t.walk())
+def preprocess0(spec: CellSpec) -> nn.Module:
+    """h2 to C channels, at half size after a reduction cell (h2 is then one size larger than h1)."""
+    if spec.reduction_prev:
+        return FactorizedReduce(spec.C_prev_prev, spec.C, spec.affine)
+    return ReLUConvBN(spec.C_prev_prev, spec.C, 1, 1, 0, spec.affine)
+
+
+def preprocess1(spec: CellSpec) -> nn.Module:
+    return ReLUConvBN(spec.C_prev, spec.C, 1, 1, 0, spec.affine)
 
 
 def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModule, int]:
@@ -109,17 +111,15 @@ def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModul
     s0 = e.graph.placeholder("s0")
     s1 = e.graph.placeholder("s1")
     # Inputs a cell never reads get no preprocessing (no dead parameters).
-    if _reads(dag, "h2"):
-        pre0 = (FactorizedReduce(spec.C_prev_prev, spec.C, spec.affine) if spec.reduction_prev
-                else ReLUConvBN(spec.C_prev_prev, spec.C, 1, 1, 0, spec.affine))
-        e.env["h2"] = e.module("preprocess0", pre0, s0)
-    if _reads(dag, "h1"):
-        e.env["h1"] = e.module("preprocess1", ReLUConvBN(spec.C_prev, spec.C, 1, 1, 0, spec.affine), s1)
+    if reads(dag, "h2"):
+        e.env["h2"] = e.module("preprocess0", preprocess0(spec), s0)
+    if reads(dag, "h1"):
+        e.env["h1"] = e.module("preprocess1", preprocess1(spec), s1)
     for name, tree in dag.adfs:
         e.env[name] = e.emit(name, tree)
     root = dag.root
-    if root.symbol == "cat":
-        leaves = _cat_leaves(root)
+    if root.symbol == LINK_CAT:
+        leaves = cat_leaves(root)
         out = e.graph.call_function(torch.cat, ([e.emit(cell, c) for c in leaves], 1))
         multiplier = len(leaves)
     else:
