@@ -38,7 +38,8 @@ def main() -> None:
     genomes = [t.genome(t.random(rng)) for _ in range(args.genomes)]
 
     t0 = time.perf_counter()
-    table = cost_table(model, num_classes=CLASSES, input_shape=SHAPE, functions=t.functions(),
+    functions = tuple(sorted({f for s in t.slots for f in s.functions}))
+    table = cost_table(model, num_classes=CLASSES, input_shape=SHAPE, functions=functions,
                        max_operands=t.max_operands())
     t1 = time.perf_counter()
     priced = [table.cost(g) for g in genomes]

@@ -23,7 +23,7 @@ from tests.test_evolve_search import spec_dict
 
 def _median_macs(spec) -> int:
     t = Template.from_spec(spec.space)
-    table = task_cost_table(*spec.configs(), t.functions(), t.max_operands())
+    table = task_cost_table(*spec.configs(), t.max_operands())
     rng = random.Random(0)
     return int(median(table.cost(t.genome(t.random(rng))).macs for _ in range(40)))
 

@@ -51,9 +51,9 @@ class Space:
     # language never imports torch: fn(genome, model, num_classes, input_shape) -> nn.Module
     network: str | None = None
     # "module:function" pricing genomes without building them (None: count a built
-    # network): fn(task, model, functions, max_operands) -> a table whose
-    # cost(genome) has .params and .macs; `functions` are those a search's genes
-    # use, `max_operands` the most terminals a gene reads (its longest tail)
+    # network): fn(task, model, max_operands) -> a table whose cost(genome) has
+    # .params and .macs; `max_operands`: the most terminals a gene of the search
+    # reads (its longest tail), which bounds how many operands a function joins
     cost_model: str | None = None
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)

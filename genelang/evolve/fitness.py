@@ -65,8 +65,8 @@ def price(c: Candidate) -> None:
     the built network instead."""
     space = get_space(c.genome.space)
     if space.cost_model:
-        t = Template.from_spec(c.spec.space)
-        table = space.cost_table_builder()(c.task, c.model, t.functions(), t.max_operands())
+        max_operands = Template.from_spec(c.spec.space).max_operands()
+        table = space.cost_table_builder()(c.task, c.model, max_operands)
         cost = table.cost(c.genome)
         c.metrics.update(params=cost.params, macs=cost.macs)
 

@@ -72,10 +72,6 @@ class Template:
                               fns, terms))
         return cls(space.name, tuple(slots), name)
 
-    def functions(self) -> tuple[str, ...]:
-        """Every function some gene may hold, sorted."""
-        return tuple(sorted({f for s in self.slots for f in s.functions}))
-
     def max_operands(self) -> int:
         """The most terminals a gene reads (the longest tail): no function node has more operands."""
         return max(s.tail_len for s in self.slots)

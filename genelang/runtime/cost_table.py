@@ -32,7 +32,7 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.conv_plan import LINK_ADD, LINK_CAT, CellPlan, cell_plan
 from genelang.compiler.lower_conv import CellSpec, cat_projection, preprocess0, preprocess1
 from genelang.compiler.opsets import CONV
-from genelang.compiler.registry import get_op
+from genelang.compiler.registry import ADF, MAIN, get_op, get_space
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.networks import AuxiliaryHeadCIFAR, cell_specs, layout, make_head, make_stem
 from genelang.runtime.summary import measure
@@ -54,7 +54,8 @@ def _sum(table: dict, counts: Counter, what: str) -> Cost:
     total = Cost()
     for key, n in counts.items():
         if key not in table:
-            raise LookupError(f"the cost table prices no {what} {key!r}; it was built for another space")
+            raise LookupError(f"the cost table prices no {what} {key!r}: the genome is not of the space "
+                              "it was built for")
         total += table[key] * n
     return total
 
@@ -170,10 +171,12 @@ def cost_table(model: ModelConfig, *, num_classes: int, input_shape: tuple[int, 
                      lay.aux_index if model.auxiliary else -1, aux)
 
 
-def task_cost_table(task: TaskConfig, model: ModelConfig, functions: tuple[str, ...],
-                    max_operands: int) -> CostTable:
-    """The table for networks of `model` on `task`'s images (the conv space's `cost_model`)."""
+def task_cost_table(task: TaskConfig, model: ModelConfig, max_operands: int) -> CostTable:
+    """The table for networks of `model` on `task`'s images, pricing every op
+    the conv space has now (the conv space's `cost_model`)."""
     from genelang.runtime.train import data_cache
     data = data_cache.get(task.name, task.root, task.vectors, task.dataset)
+    space = get_space(CONV)
+    functions = tuple(sorted(set(space.functions(ADF)) | set(space.functions(MAIN))))
     return cost_table(model, num_classes=data.num_classes, input_shape=tuple(data.train_x.shape[1:]),
-                      functions=tuple(sorted(functions)), max_operands=max_operands)
+                      functions=functions, max_operands=max_operands)
