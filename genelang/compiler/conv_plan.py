@@ -1,21 +1,24 @@
 """A conv cell as straight-line steps over slots: what the cell computes, in
 order, without modules. The lowering (`lower_conv`) turns the steps into an fx
 graph; the supernet (`runtime/supernet`) runs them eagerly over its shared
-blocks. Both follow docs/semantics.md through this one decoding.
+blocks; the cost table (`runtime/cost_table`) prices them. All follow
+docs/semantics.md through this one decoding.
 
 Slots 0 and 1 are the raw cell inputs s0 (h2's source) and s1 (h1's); step k
 writes slot k + 2.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_space import reads_input
-from genelang.compiler.dag import MainGraph, main_graph
+from genelang.compiler.dag import MainGraph, expression, main_graph
 
+LINK_ADD, LINK_CAT = "add", "cat"
 StepKind = Literal["pre0", "pre1", "op", "add", "cat"]
 
 
@@ -46,6 +49,26 @@ class CellPlan:
     out: int                        # the slot holding the cell's output
     multiplier: int                 # output channels = multiplier · C (the root cat's leaves)
     adfs: dict[str, karva.Node] = field(compare=False, repr=False)
+
+    @property
+    def ops(self) -> Counter:
+        """(symbol, stride) -> how many operation blocks (what the cell's cost sums over)."""
+        return Counter((st.symbol, st.stride) for st in self.steps if st.kind == "op")
+
+    @property
+    def projections(self) -> Counter:
+        """Operands of each projected cat -> how many."""
+        return Counter(len(st.args) for st in self.steps if st.kind == "cat" and st.project)
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The cell inputs it reads (only those are preprocessed)."""
+        return frozenset({"pre0": "h2", "pre1": "h1"}[st.kind] for st in self.steps if st.kind in ("pre0", "pre1"))
+
+
+def multiplier(genome: Genome, cell: str) -> int:
+    """The cell's output channels / C, without planning the whole cell."""
+    return len(cat_leaves(expression(genome, genome.gene(cell))))
 
 
 def cat_leaves(node: karva.Node) -> list[karva.Node]:

@@ -67,24 +67,36 @@ class _Emitter:
     def step(self, st: Step, args: list[fx.Node]) -> fx.Node:
         spec, C = self.spec, self.spec.C
         if st.kind == "pre0":
-            pre0 = (FactorizedReduce(spec.C_prev_prev, C, spec.affine) if spec.reduction_prev
-                    else ReLUConvBN(spec.C_prev_prev, C, 1, 1, 0, spec.affine))
-            return self.module(st.name, pre0, *args)
+            return self.module(st.name, preprocess0(spec.C_prev_prev, C, spec.reduction_prev, spec.affine), *args)
         if st.kind == "pre1":
-            return self.module(st.name, ReLUConvBN(spec.C_prev, C, 1, 1, 0, spec.affine), *args)
+            return self.module(st.name, preprocess1(spec.C_prev, C, spec.affine), *args)
         if st.kind == "add":
             return self.graph.call_function(operator.add, tuple(args))
         if st.kind == "cat":
             out = self.graph.call_function(torch.cat, (args, 1))
             if not st.project:
                 return out
-            return self.module(st.name, ReLUConvBN(len(args) * C, C, 1, 1, 0, spec.affine), out)
+            return self.module(st.name, cat_projection(len(args), C, spec.affine), out)
         op = get_op(CONV, st.symbol).builder(C, st.stride, spec.affine)
         out = self.module(st.name, op, *args)
         self.blocks[st.name] = self.expand(st.node)
         if spec.drop_path and not isinstance(op, nn.Identity):
             out = self.module(f"{st.gene}_{st.index}_drop", DropPath(), out)
         return out
+
+
+def preprocess0(C_in: int, C: int, reduction_prev: bool, affine: bool = True) -> nn.Module:
+    """How a cell reads h2: halved to match h1 when the cell before it reduced."""
+    return FactorizedReduce(C_in, C, affine) if reduction_prev else ReLUConvBN(C_in, C, 1, 1, 0, affine)
+
+
+def preprocess1(C_in: int, C: int, affine: bool = True) -> nn.Module:
+    return ReLUConvBN(C_in, C, 1, 1, 0, affine)
+
+
+def cat_projection(leaves: int, C: int, affine: bool = True) -> nn.Module:
+    """A cat that is not a cell's output goes back to C channels."""
+    return ReLUConvBN(leaves * C, C, 1, 1, 0, affine)
 
 
 def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModule, int]:

@@ -26,7 +26,8 @@ register_space(ConvSpace(
     CONV, main_kind="cell", required_mains=("normal", "reduction"),
     allowed_mains=re.compile(r"^(normal|reduction)$"),
     builders_module="genelang.compiler.conv_ops", inputs=CONV_INPUTS,
-    network="genelang.runtime.build:conv_network", input_layout=("C", "H", "W"),
+    network="genelang.runtime.build:conv_network", cost_model="genelang.runtime.cost_table:task_cost_table",
+    input_layout=("C", "H", "W"),
     example_input=(3, 32, 32), supports_separate_pools=True, aliases=("cnn", "image", "images"),
     doc="image cells: ADFs of conv ops over h1/h2, cells linking ADFs"))
 register_space(RnnSpace(

@@ -50,6 +50,11 @@ class Space:
     # "module:function" building a genome's network, imported on first use so the
     # language never imports torch: fn(genome, model, num_classes, input_shape) -> nn.Module
     network: str | None = None
+    # "module:function" pricing genomes without building them (None: count a built
+    # network): fn(task, model, max_operands) -> a table whose cost(genome) has
+    # .params and .macs; `max_operands`: the most terminals a gene of the search
+    # reads (its longest tail), which bounds how many operands a function joins
+    cost_model: str | None = None
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
     supports_separate_pools: bool = False   # ADF pools per main gene (NASGEP's n*/r* ADFs)
@@ -109,9 +114,16 @@ class Space:
 
     def network_builder(self) -> Callable[..., Any]:
         """The function named by `network`, imported now."""
-        if not self.network:
-            raise LookupError(f"the {self.name} space names no network builder")
-        module, _, fn = self.network.partition(":")
+        return self._imported(self.network, "network builder")
+
+    def cost_table_builder(self) -> Callable[..., Any]:
+        """The function named by `cost_model`, imported now."""
+        return self._imported(self.cost_model, "cost model")
+
+    def _imported(self, target: str | None, what: str) -> Callable[..., Any]:
+        if not target:
+            raise LookupError(f"the {self.name} space names no {what}")
+        module, _, fn = target.partition(":")
         return getattr(importlib.import_module(module), fn)
 
 

@@ -14,7 +14,9 @@ import traceback
 import torch
 
 from genelang.evolve.estimators import Candidate, get_estimator
+from genelang.compiler.registry import get_space
 from genelang.evolve.evaluation import EvalRequest, EvalResult, worker_name
+from genelang.evolve.template import Template
 from genelang.plugins import load_plugins
 from genelang.runtime.devices import free_gpu_memory
 
@@ -49,29 +51,60 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}".strip()
 
 
-def candidate(request: EvalRequest) -> Candidate:
-    """The candidate an estimator sees: the genome, its configs and (when the
-    estimator needs one) its freshly built network, seeded by the request."""
+def candidate(request: EvalRequest, build: bool = True) -> Candidate:
+    """The candidate an estimator sees: the genome, its configs, its cost where
+    the space prices genomes (`price`) and, when `build` and the estimator
+    needs one, its freshly built network (`build_net`)."""
     from genelang.compiler import load_text
-    from genelang.runtime.train import make_model
     spec = request.spec
     load_plugins(spec.plugins)           # a fresh worker process knows only what it imports
     genome = load_text(request.genome, "<candidate>").genomes[0]
     task, model = spec.configs()
     c = Candidate(genome, spec, request.seed, request.context, task, model)
-    if get_estimator(spec.fitness.estimator).builds_model:
-        torch.manual_seed(request.seed)
-        c.net = make_model(genome, task, model)
-        c.metrics["params"] = sum(p.numel() for p in c.net.parameters())
+    price(c)
+    if build:
+        build_net(c)
     return c
 
 
+def price(c: Candidate) -> None:
+    """`params` and `macs` from the space's cost table (built once per spec and
+    process), without building the network; spaces without one are counted on
+    the built network instead."""
+    space = get_space(c.genome.space)
+    if space.cost_model:
+        max_operands = Template.from_spec(c.spec.space).max_operands()
+        table = space.cost_table_builder()(c.task, c.model, max_operands)
+        cost = table.cost(c.genome)
+        c.metrics.update(params=cost.params, macs=cost.macs)
+
+
+def build_net(c: Candidate) -> None:
+    from genelang.runtime.train import make_model
+    if get_estimator(c.fitness.estimator).builds_model:
+        torch.manual_seed(c.seed)
+        c.net = make_model(c.genome, c.task, c.model)
+        c.metrics.setdefault("params", sum(p.numel() for p in c.net.parameters()))
+
+
+def infeasible(c: Candidate) -> str | None:
+    """Why the candidate breaks a `max_<cost>` limit of the spec, if it does."""
+    for key, limit, unit in (("params", c.fitness.max_params, "parameters"),
+                             ("macs", c.fitness.max_macs, "multiply-adds")):
+        if limit and c.metrics.get(key, 0) > limit:
+            return f"{c.metrics[key]} {unit} > max_{key} {limit}"
+    return None
+
+
 def _evaluate(request: EvalRequest) -> EvalResult:
-    c = candidate(request)
-    limit = c.fitness.max_params
-    if limit and c.metrics.get("params", 0) > limit:
-        return EvalResult("infeasible", None, f"{c.metrics['params']} parameters > max_params {limit}",
-                          metrics=c.metrics)
+    c = candidate(request, build=False)
+    # priced genomes are refused before anything is built; the others once built
+    reason = infeasible(c)
+    if reason is None:
+        build_net(c)
+        reason = infeasible(c)
+    if reason:
+        return EvalResult("infeasible", None, reason, metrics=c.metrics)
     score = float(get_estimator(c.fitness.estimator).fn(c))
     c.metrics["score"] = score
     return EvalResult("ok", score, metrics=c.metrics)

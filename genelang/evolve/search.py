@@ -64,15 +64,15 @@ def candidate_seed(run_seed: int, phenotype: str) -> int:
 
 
 def objectives(spec: Spec, result: EvalResult) -> tuple[float, ...]:
-    params = result.metrics.get("params")
+    """The vector a strategy ranks by: fitness, and each named cost (`-params`
+    minimises parameters, `macs` maximises multiply-adds); −inf where unknown."""
     vec = []
     for o in spec.fitness.objectives:
-        if not result.ok or (o != "fitness" and params is None):
+        value = result.fitness if o == "fitness" else result.metrics.get(o.lstrip("-"))
+        if not result.ok or value is None:
             vec.append(-math.inf)
-        elif o == "fitness":
-            vec.append(float(result.fitness))
         else:
-            vec.append(-float(params) if o == "-params" else float(params))
+            vec.append(-float(value) if o.startswith("-") else float(value))
     return tuple(vec)
 
 

@@ -102,8 +102,9 @@ class FitnessSpec(_Strict):
     max_epochs: int | None = Field(None, ge=1)
     lr: float = Field(0.05, gt=0)
     scales: list[float] = [0.5, 1.0, 2.0, 3.0]   # random-weights: Uniform(-v, v)
-    objectives: list[str] = ["fitness"]   # add "-params" for a Pareto search
+    objectives: list[str] = ["fitness"]   # add "-params" or "-macs" for a Pareto search
     max_params: int | None = Field(None, ge=1)
+    max_macs: int | None = Field(None, ge=1)      # multiply-adds per image (spaces with a cost table)
     timeout: float | None = Field(None, gt=0)     # seconds per candidate
     inherit_weights: bool = False        # NASGEP: start blocks from the fittest trained copies
     precision: str | None = None         # 32 | bf16-mixed | 16-mixed (None: the runtime's default for the device)

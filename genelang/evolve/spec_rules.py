@@ -4,13 +4,17 @@ Each rule returns (spec path, message, hint) triples, so all problems show at on
 from __future__ import annotations
 
 Problem = tuple[str, str, str]
+COSTS = ("params", "macs")     # what objectives and max_<cost> limits may name
+# other tools' names for them; most NAS papers' "FLOPs" are multiply-adds
+COST_SYNONYMS = {"flops": "macs", "mflops": "macs", "madds": "macs", "multiply-adds": "macs",
+                 "parameters": "params", "param": "params"}
 
 
 def semantic_errors(spec) -> list[Problem]:
     sections = {name: getattr(spec, name) for name in ("run", "task", "space", "model", "strategy",
                                                       "fitness", "execution")}
     return (section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec) + _strategy_checks(spec)
-            + _precision(spec))
+            + _precision(spec) + _costs(spec))
 
 
 def section_errors(s: dict) -> list[Problem]:
@@ -109,10 +113,10 @@ def option_errors(model, options: dict, prefix: str) -> list[Problem]:
 
 def _fitness(f) -> list[Problem]:
     out: list[Problem] = []
-    allowed = ["fitness", "-params", "params"]
+    allowed = ["fitness", *(f"{sign}{m}" for m in COSTS for sign in ("-", ""))]
     for i, o in enumerate(f.objectives):
         if o not in allowed:
-            out.append((f"fitness.objectives[{i}]", f"unknown objective {o!r}", _choices(o, allowed)))
+            out.append((f"fitness.objectives[{i}]", f"unknown objective {o!r}", _objective_hint(o, allowed)))
     if not f.objectives:
         out.append(("fitness.objectives", "at least one objective", "objectives: [fitness]"))
     elif f.objectives[0] != "fitness":
@@ -121,6 +125,15 @@ def _fitness(f) -> list[Problem]:
     if f.max_epochs is not None and f.max_epochs < f.epochs:
         out.append(("fitness.max_epochs", f"must be at least fitness.epochs ({f.epochs})", ""))
     return out
+
+
+def _objective_hint(word: str, allowed: list[str]) -> str:
+    sign, name = ("-", word[1:]) if word.startswith("-") else ("", word)
+    known = COST_SYNONYMS.get(name.lower())
+    if known:
+        note = " (genelang counts multiply-adds, what most NAS papers call FLOPs)" if known == "macs" else ""
+        return f"did you mean {sign + known!r}?{note}"
+    return _choices(word, allowed)
 
 
 def _space(spec) -> list[Problem]:
@@ -141,6 +154,23 @@ def _space(spec) -> list[Problem]:
             if n not in allowed:
                 out.append((f"space.{key}[{i}]", f"{n!r} is not a {role} function of the {space.name} space",
                             _choices(n, allowed)))
+    return out
+
+
+def _costs(spec) -> list[Problem]:
+    """Multiply-adds come from the space's cost table: objectives and limits on
+    them need a space that has one."""
+    from genelang.compiler.registry import spaces
+    known = spaces()
+    space = known.get(spec.space.space)
+    if space is None or space.cost_model:
+        return []
+    why = f"needs a space with a cost table; the {space.name} space has none"
+    hint = f"spaces with one: {', '.join(sorted(n for n, sp in known.items() if sp.cost_model))}"
+    out = [(f"fitness.objectives[{i}]", f"{o!r} {why}", hint)
+           for i, o in enumerate(spec.fitness.objectives) if o.lstrip("-") == "macs"]
+    if spec.fitness.max_macs is not None:
+        out.append(("fitness.max_macs", why, hint))
     return out
 
 

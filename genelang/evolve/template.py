@@ -72,6 +72,10 @@ class Template:
                               fns, terms))
         return cls(space.name, tuple(slots), name)
 
+    def max_operands(self) -> int:
+        """The most terminals a gene reads (the longest tail): no function node has more operands."""
+        return max(s.tail_len for s in self.slots)
+
     def genome(self, syms: Symbols, name: str | None = None) -> Genome:
         genes = tuple(Gene(s.kind, s.name, tuple(g[: s.head_len]), tuple(g[s.head_len:]))
                       for s, g in zip(self.slots, syms))

@@ -15,10 +15,13 @@ with the auxiliary head (DARTS returns the pair from forward instead).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from genelang.compiler.ast import Genome
+from genelang.compiler.conv_plan import multiplier
 from genelang.compiler.lower_conv import CellSpec, lower_cell, set_drop_path
 from genelang.compiler.nb201 import NB201
 
@@ -80,28 +83,44 @@ class CellNetwork(nn.Module):
         set_drop_path(self, p)
 
 
-def _stack(genome: Genome, C_stem: int, C: int, plan: list[bool], drop_path: bool):
-    """Cells for a plan of reduction flags; returns (cells, channels after each cell)."""
-    cells, chans = [], []
+@dataclass(frozen=True)
+class Layout:
+    """Where a skeleton's cells reduce, its stem width and where its auxiliary head reads."""
+    plan: tuple[bool, ...]     # per cell: a reduction cell?
+    stem_multiplier: int       # stem channels / C
+    aux_index: int             # the cell whose output the auxiliary head reads
+
+
+def layout(skeleton: str, *, N: int, layers: int, stem_multiplier: int | None = None) -> Layout:
+    if skeleton == "nasgep":
+        plan = [False] * N + [True] + [False] * N + [True] + [False] * N
+        return Layout(tuple(plan), stem_multiplier or 1, len(plan) - N - 1)
+    if skeleton == "darts":
+        plan = [i in (layers // 3, 2 * layers // 3) for i in range(layers)]
+        return Layout(tuple(plan), stem_multiplier or 3, 2 * layers // 3)
+    raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
+
+
+def cell_specs(plan: tuple[bool, ...], C_stem: int, C: int, multipliers: dict[bool, int],
+               drop_path: bool = False) -> list[CellSpec]:
+    """Each cell's channels: C doubles at a reduction; a cell reads the outputs of
+    the two before it, `multipliers[reduction]` · C wide (the stem's for the first)."""
+    specs = []
     C_pp, C_p, C_cur, red_prev = C_stem, C_stem, C, False
     for reduction in plan:
         if reduction:
             C_cur *= 2
-        spec = CellSpec(C_pp, C_p, C_cur, reduction, red_prev, drop_path)
-        cell, mult = lower_cell(genome, "reduction" if reduction else "normal", spec)
-        cells.append(cell)
-        C_pp, C_p, red_prev = C_p, mult * C_cur, reduction
-        chans.append(C_p)
-    return cells, chans
+        specs.append(CellSpec(C_pp, C_p, C_cur, reduction, red_prev, drop_path))
+        C_pp, C_p, red_prev = C_p, multipliers[reduction] * C_cur, reduction
+    return specs
 
 
-def skeleton_layout(skeleton: str, N: int, layers: int) -> tuple[list[bool], int]:
-    """(reduction flag of each cell, default stem multiplier) of a cell skeleton."""
-    if skeleton == "nasgep":
-        return [False] * N + [True] + [False] * N + [True] + [False] * N, 1
-    if skeleton == "darts":
-        return [i in (layers // 3, 2 * layers // 3) for i in range(layers)], 3
-    raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
+def make_stem(in_channels: int, C_stem: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(in_channels, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem))
+
+
+def make_head(skeleton: str, C_last: int) -> nn.Module:
+    return nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False)) if skeleton == "nasgep" else nn.Identity()
 
 
 def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: int = 3,
@@ -116,19 +135,18 @@ def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: i
     if genome.space == NB201:   # `nasgep` is everyone's default: an nb201 genome takes its own
         from genelang.runtime.nb201_network import NB201Network
         return NB201Network(genome, num_classes, in_channels)
-    plan, stem_mult = skeleton_layout(skeleton, N, layers)
-    C_stem = (stem_multiplier or stem_mult) * C
-    stem = nn.Sequential(nn.Conv2d(in_channels, C_stem, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(C_stem))
-    cells, chans = _stack(genome, C_stem, C, plan, drop_path > 0)
-    C_last = chans[-1]
-    head = (nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False))
-            if skeleton == "nasgep" else nn.Identity())
+    lay = layout(skeleton, N=N, layers=layers, stem_multiplier=stem_multiplier)
+    C_stem = lay.stem_multiplier * C
+    mults = {False: multiplier(genome, "normal"), True: multiplier(genome, "reduction")}
+    specs = cell_specs(lay.plan, C_stem, C, mults, drop_path > 0)
+    cells = [lower_cell(genome, "reduction" if s.reduction else "normal", s)[0] for s in specs]
+    chans = [mults[s.reduction] * s.C for s in specs]
     aux_index, aux = -1, None
     if auxiliary:
-        aux_index = 2 * len(plan) // 3 if skeleton == "darts" else len(plan) - N - 1
+        aux_index = lay.aux_index
         aux = AuxiliaryHeadCIFAR(chans[aux_index], num_classes)
-    net = CellNetwork(stem, cells, head, nn.Linear(C_last, num_classes), aux_index, aux)
+    net = CellNetwork(make_stem(in_channels, C_stem), cells, make_head(skeleton, chans[-1]),
+                      nn.Linear(chans[-1], num_classes), aux_index, aux)
     if drop_path > 0:
         net.set_drop_path(drop_path)
     return net

@@ -2,7 +2,9 @@
 in total, measured with forward hooks on one sample."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -22,6 +24,34 @@ def _macs(module: nn.Module, out: torch.Tensor) -> int:
     if isinstance(module, nn.Linear):
         return out.numel() * module.in_features
     return 0
+
+
+@contextmanager
+def _counting(modules: Iterable[nn.Module], add: Callable[[nn.Module, int], None]):
+    """While open, every forward of a conv or linear layer among `modules` adds its multiply-adds."""
+    def hook(module, _inp, out):
+        if isinstance(out, torch.Tensor):
+            add(module, _macs(module, out))
+
+    hooks = [m.register_forward_hook(hook) for m in modules if isinstance(m, (nn.Conv2d, nn.Linear))]
+    try:
+        yield
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def measure(module: nn.Module, *inputs: torch.Tensor) -> tuple[PartCost, torch.Tensor]:
+    """One module's parameters and multiply-adds on `inputs` (one sample), counted
+    as `summarize` counts them, and its output."""
+    cost = PartCost(type(module).__name__, sum(p.numel() for p in module.parameters()), 0)
+
+    def add(_module: nn.Module, macs: int) -> None:
+        cost.macs += macs
+
+    with _counting(module.modules(), add), torch.no_grad():
+        out = module.eval()(*inputs)
+    return cost, out
 
 
 def summarize(model: nn.Module, example: torch.Tensor) -> list[PartCost]:
@@ -44,21 +74,11 @@ def summarize(model: nn.Module, example: torch.Tensor) -> list[PartCost]:
             if id(p) not in seen:
                 seen.add(id(p))
                 parts[name].params += p.numel()
-    hooks = []
+    def add(module: nn.Module, macs: int) -> None:
+        parts[owner[module]].macs += macs
 
-    def hook(module, _inp, out):
-        if isinstance(out, torch.Tensor) and module in owner:
-            parts[owner[module]].macs += _macs(module, out)
-
-    for m in owner:
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            hooks.append(m.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model.eval()(example)
-    finally:
-        for h in hooks:
-            h.remove()
+    with _counting(owner, add), torch.no_grad():
+        model.eval()(example)
     rows = [p for p in parts.values() if p.params or p.macs]
     rows.append(PartCost("total", sum(p.params for p in rows), sum(p.macs for p in rows)))
     return rows

@@ -17,7 +17,7 @@ from typing import Iterator
 
 from torch import nn
 
-from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
+from genelang.compiler.lower_conv import cat_projection, preprocess0, preprocess1
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
 from genelang.runtime.supernet.shape import GeneShape, SupernetShape
@@ -76,7 +76,7 @@ def _gene_blocks(shape: SupernetShape, i: int, gene: GeneShape, C: int,
                 if gene.kind != "adf" and pos == 0:   # a main program's root cat is not projected
                     continue
                 for k in range(2, cat_leaves_max(gene, pos) + 1):
-                    yield cat_key(i, gene.name, pos, k), ReLUConvBN(k * C, C, 1, 1, 0)
+                    yield cat_key(i, gene.name, pos, k), cat_projection(k, C)
                 continue
             for stride in (1, 2) if reduction else (1,):
                 yield op_key(i, gene.name, pos, sym, stride), get_op(CONV, sym).builder(C, stride, True)
@@ -91,9 +91,9 @@ def blocks(shape: SupernetShape) -> Iterator[tuple[str, nn.Module]]:
         prev = [shape.C_stem] if i < 1 else chans[i - 1][1]
         reduction_prev = i > 0 and shape.plan[i - 1]
         for c in prev_prev:
-            yield pre_key(i, 0, c), FactorizedReduce(c, C) if reduction_prev else ReLUConvBN(c, C, 1, 1, 0)
+            yield pre_key(i, 0, c), preprocess0(c, C, reduction_prev)
         for c in prev:
-            yield pre_key(i, 1, c), ReLUConvBN(c, C, 1, 1, 0)
+            yield pre_key(i, 1, c), preprocess1(c, C)
         for gene in shape.cell_genes(reduction):
             yield from _gene_blocks(shape, i, gene, C, reduction)
     for c in chans[-1][1]:

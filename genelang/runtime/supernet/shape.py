@@ -11,7 +11,7 @@ from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.check import check_genome
 from genelang.compiler.registry import arity_fn
 from genelang.runtime.config import ModelConfig
-from genelang.runtime.networks import skeleton_layout
+from genelang.runtime.networks import layout
 
 Symbols = list[list[str]]       # one list per gene: head + tail
 
@@ -39,8 +39,8 @@ class SupernetShape:
     def of(cls, space: str, genes: tuple[GeneShape, ...], model: ModelConfig, *,
            num_classes: int, in_channels: int) -> "SupernetShape":
         """The shape of `build_network(genome, model...)` for every genome of `genes`."""
-        plan, stem_mult = skeleton_layout(model.skeleton, model.N, model.layers)
-        return cls(space, genes, tuple(plan), model.C, stem_mult * model.C, in_channels, num_classes,
+        lay = layout(model.skeleton, N=model.N, layers=model.layers)
+        return cls(space, genes, lay.plan, model.C, lay.stem_multiplier * model.C, in_channels, num_classes,
                    model.skeleton == "nasgep")
 
     def arity(self, symbol: str) -> int:

@@ -1,0 +1,93 @@
+"""A search's costs come from the cost table: `-macs` objectives and the
+`max_macs` limit decide infeasibility before anything is built."""
+import math
+import random
+from statistics import median
+
+import yaml
+from click.testing import CliRunner
+
+from genelang.cli import cli
+from genelang.compiler.dag import phenotype_hash
+from genelang.compiler.printer import format_genome
+from genelang.evolve.evaluation import EvalRequest
+from genelang.evolve.fitness import evaluate
+from genelang.evolve.runs import load_run
+from genelang.evolve.search import run_search
+from genelang.evolve.spec import parse_spec
+from genelang.evolve.template import Template
+from genelang.runtime import train
+from genelang.runtime.cost_table import task_cost_table
+from tests.test_evolve_search import spec_dict
+
+
+def _median_macs(spec) -> int:
+    t = Template.from_spec(spec.space)
+    table = task_cost_table(*spec.configs(), t.max_operands())
+    rng = random.Random(0)
+    return int(median(table.cost(t.genome(t.random(rng))).macs for _ in range(40)))
+
+
+def test_max_macs_refuses_candidates_before_building_them(tmp_path, monkeypatch):
+    d = spec_dict(tmp_path, "macs", generations=3)
+    d["fitness"]["objectives"] = ["fitness", "-macs"]
+    d["fitness"]["max_macs"] = _median_macs(parse_spec(d))
+    spec = parse_spec(d)
+    built: list[str] = []
+    make_model = train.make_model
+
+    def counting(genome, task, model):
+        built.append(phenotype_hash(genome))
+        return make_model(genome, task, model)
+
+    monkeypatch.setattr(train, "make_model", counting)
+    run_search(spec, preflight=False)
+    rows = load_run(spec.run_dir()).evaluations
+    infeasible, ok = rows[rows.status == "infeasible"], rows[rows.status == "ok"]
+    assert len(infeasible) and len(ok)
+    assert all("max_macs" in r and "multiply-adds" in r for r in infeasible.reason)
+    assert (infeasible.macs > d["fitness"]["max_macs"]).all() and (ok.macs <= d["fitness"]["max_macs"]).all()
+    assert not set(infeasible.phenotype) & set(built)           # never built
+    assert set(ok.phenotype) <= set(built)                      # the `params` estimator builds the others
+    for _, r in ok.iterrows():                                  # objectives: fitness, then minus the MACs
+        assert r.objectives == [r.fitness, -r.macs]
+    assert all(o[1] == -math.inf for o in infeasible.objectives)
+
+
+def test_macs_and_params_are_known_without_a_build(tmp_path, monkeypatch):
+    spec = parse_spec(spec_dict(tmp_path) | {"fitness": {"estimator": "params", "max_params": 1}})
+    t = Template.from_spec(spec.space)
+    genome = t.genome(t.random(random.Random(1)))
+
+    def boom(*_a):
+        raise AssertionError("built")
+
+    monkeypatch.setattr(train, "make_model", boom)
+    r = evaluate(EvalRequest(format_genome(genome), 0, spec))
+    assert r.status == "infeasible" and "max_params 1" in r.reason
+    assert r.metrics["macs"] > 0 and r.metrics["params"] > 1
+
+
+def test_spec_check_suggests_macs_for_flops(tmp_path):
+    d = spec_dict(tmp_path)
+    d["fitness"]["objectives"] = ["fitness", "-flops"]
+    path = tmp_path / "flops.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    res = CliRunner().invoke(cli, ["spec", "check", str(path)])
+    assert res.exit_code == 2
+    assert "fitness.objectives[1]" in res.output and "flops.yaml:" in res.output
+    assert "did you mean '-macs'?" in res.output
+
+
+def test_macs_need_a_space_with_a_cost_table(tmp_path):
+    d = spec_dict(tmp_path)
+    d["task"] = {"name": "text-classification"}
+    d["space"] = {"space": "rnn", "adfs": 1}
+    d["fitness"] = {"estimator": "train", "objectives": ["fitness", "-macs"], "max_macs": 1000}
+    path = tmp_path / "rnn.yaml"
+    path.write_text(yaml.safe_dump(d, sort_keys=False))
+    res = CliRunner().invoke(cli, ["spec", "check", str(path)])
+    assert res.exit_code == 2
+    for where in ("fitness.objectives[1]", "fitness.max_macs"):
+        assert where in res.output
+    assert "the rnn space has none" in res.output and "spaces with one: conv" in res.output
