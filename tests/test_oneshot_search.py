@@ -95,3 +95,35 @@ def test_retrain_top_trains_the_fittest_again_and_stores_both_numbers(tmp_path, 
     monkeypatch.setattr("genelang.evolve.runs.retrain", no_training)
     again = run_search(parse_spec(spec))        # resumed: kept, not trained again
     assert again.retrained == result.retrained
+
+
+def test_the_controller_alternates_with_supernet_training_and_resumes_to_the_same_run(tmp_path, monkeypatch):
+    from genelang.evolve.controller import Controller
+    from genelang.evolve.search import Search
+
+    def controlled(name):
+        spec = oneshot(tmp_path, name, steps_per_generation=2)
+        return spec.model_copy(update={"strategy": spec.strategy.model_copy(update={"name": "controller"})})
+
+    drawn = []
+    monkeypatch.setattr(Controller, "next_group", lambda self, rng: drawn.append(1) or [self.sample(rng)])
+    whole = run_search(controlled("whole"))
+    saved = torch.load(whole.run_dir / "supernet" / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 6 + 2 * 2                 # steps, then 2 more before generations 1 and 2
+    assert len(drawn) == 4                            # those 4 steps trained paths the controller drew
+
+    real_save = Search._save
+
+    def killed_after_generation_1(self, g, pop):
+        real_save(self, g, pop)
+        if g == 1:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(Search, "_save", killed_after_generation_1)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(controlled("part"))
+    monkeypatch.setattr(Search, "_save", real_save)
+    part = run_search(controlled("part"))
+    assert _scores(part.run_dir) == _scores(whole.run_dir)
+    with pytest.raises(SpecError, match="strategy.generations"):
+        spec = controlled("part")
+        run_search(spec.model_copy(update={"strategy": spec.strategy.model_copy(update={"generations": 4})}))

@@ -39,11 +39,21 @@ def differing_keys(stored: dict, current: dict, defaults: dict | None = None) ->
                   and not (k not in a and k in d and b.get(k) == d[k]))
 
 
+def _schedule_change(stored: dict, spec) -> list[str]:
+    """With ENAS's alternation the generations set the supernet's learning-rate
+    schedule (evolve/oneshot.py), so they are part of the search."""
+    if spec.fitness.estimator != "supernet" or not spec.supernet.steps_per_generation:
+        return []
+    before = stored.get("strategy", {}).get("generations")
+    return [] if before in (None, spec.strategy.generations) else ["strategy.generations"]
+
+
 def check_same_search(store, spec, run_dir: Path) -> None:
     current = spec.model_dump()
     text = store.get_meta("spec")
     if text is not None:
-        diff = differing_keys(yaml.safe_load(text) or {}, current, type(spec)().model_dump())
+        stored = yaml.safe_load(text) or {}
+        diff = differing_keys(stored, current, type(spec)().model_dump()) + _schedule_change(stored, spec)
         if diff:
             raise SpecError.at("spec", f"run directory {run_dir} holds a different search: "
                                f"{', '.join(diff)} differ", str(run_dir / "spec.yaml"),

@@ -1,7 +1,10 @@
 """One-shot search (`fitness.estimator: supernet`, docs/supernet.md): the
-search's Template as the runtime's supernet shape, and the step before
-generation 0 that trains (or resumes, or finds finished) the supernet in
-RUN_DIR/supernet/."""
+search's Template as the runtime's supernet shape, and the step before each
+generation that trains (or resumes, or finds done) the supernet in
+RUN_DIR/supernet/ up to where that generation needs it: `supernet.steps`
+before generation 0, then `supernet.steps_per_generation` more before each
+later one (ENAS's alternation), on paths the strategy samples when it is a
+sampler itself (`strategy: controller`)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,16 +37,29 @@ def build_supernet(spec) -> Supernet:
 
 
 def training(spec) -> SupernetTraining:
+    """The whole schedule (its cosine spans every segment of the search)."""
     sn = spec.supernet
-    return SupernetTraining(steps=sn.steps, lr=sn.lr, batch_size=sn.batch_size or spec.task.batch_size,
+    steps = sn.steps + sn.steps_per_generation * (spec.strategy.generations - 1)
+    return SupernetTraining(steps=steps, lr=sn.lr, batch_size=sn.batch_size or spec.task.batch_size,
                             checkpoint_every=sn.checkpoint_every, seed=spec.run.seed)
 
 
-def prepare(search, progress) -> EvalContext:
-    """Train the search's supernet (resuming its checkpoint); the candidates get a reference to it."""
-    spec = search.spec
+def steps_before(spec, generation: int) -> int:
+    """Supernet steps done before `generation` is evaluated."""
+    return spec.supernet.steps + spec.supernet.steps_per_generation * generation
+
+
+def prepare(search, progress, generation: int) -> EvalContext:
+    """Train the search's supernet up to where `generation` needs it (resuming its
+    checkpoint); the candidates get a reference to it."""
+    spec, ref = search.spec, search.context.supernet
+    until = steps_before(spec, generation)
+    if ref is not None and ref.step == until:
+        return search.context
     net = build_supernet(spec)
-    sampler = SAMPLERS[spec.supernet.sampling](net.shape)
+    sampler = (search.strategy if generation > 0 and hasattr(search.strategy, "next_group")
+               else SAMPLERS[spec.supernet.sampling](net.shape))
     done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
-                          device=search.context.device, progress=getattr(progress, "supernet_step", None))
+                          device=search.context.device, progress=getattr(progress, "supernet_step", None),
+                          until=until)
     return replace(search.context, supernet=SupernetRef(str(done.checkpoint), done.step))

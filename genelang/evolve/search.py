@@ -171,11 +171,9 @@ class Search:
         first = 0 if last is None else last + 1
         retrained = []
         try:
-            prepare = get_estimator(self.spec.fitness.estimator).prepare
-            if prepare is not None and not self.injected:   # e.g. train the supernet the candidates share
-                self.context = prepare(self, self.progress)
             self.progress.start(s.generations, first)
             if last is None:
+                self._prepare(0)
                 self.progress.generation(0, s.population)
                 pop = self.evaluate(self.strategy.initial(random.Random(f"{self.spec.run.seed}:0")), 0)
                 self._save(0, pop)
@@ -185,6 +183,7 @@ class Search:
                 pop = self._restore(last)
             for g in range(first, s.generations):
                 rng = random.Random(f"{self.spec.run.seed}:{g}")
+                self._prepare(g)
                 children = self.strategy.propose(pop, rng)
                 self.progress.generation(g, len(children))
                 children = self.evaluate(children, g)
@@ -203,6 +202,13 @@ class Search:
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
+
+    def _prepare(self, generation: int) -> None:
+        """The estimator's step before a generation (e.g. train the supernet the
+        candidates share up to where this generation needs it)."""
+        prepare = get_estimator(self.spec.fitness.estimator).prepare
+        if prepare is not None and not self.injected:
+            self.context = prepare(self, self.progress, generation)
 
     def _save(self, g: int, pop: list[Member]) -> None:
         rows = []

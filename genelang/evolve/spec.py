@@ -137,6 +137,9 @@ class SupernetSpec(_Strict):
     checkpoint_every: int = Field(100, ge=1)
     bn_batches: int = Field(4, ge=0)            # BN recalibration batches per candidate (0: keep the trained statistics)
     val_samples: int = Field(1000, ge=1)        # the validation images a candidate is scored on
+    # ENAS's alternation: after each generation, this many more steps on paths the strategy
+    # samples (strategy: controller) or, for other strategies, on the spec's sampling
+    steps_per_generation: int = Field(0, ge=0)
 
 
 class ExecutionSpec(_Strict):

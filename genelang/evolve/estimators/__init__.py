@@ -12,9 +12,9 @@ from any module, and name it in a spec (`fitness.estimator: my-proxy`,
 (None: all); `spec check` refuses a pair that does not fit. `builds_model`
 False means the estimator needs no network (a table lookup, say): then
 `c.net` is None and it reports `params` itself if it knows them. `prepare`,
-when given, runs in the search's process before any candidate (resumed runs
-too): `prepare(search, progress) -> EvalContext` readies what the candidates
-share (the supernet is trained there) and says where it is.
+when given, runs in the search's process before each generation's candidates
+(resumed runs too): `prepare(search, progress, generation) -> EvalContext`
+readies what they share (the supernet is trained there) and says where it is.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class Estimator:
     doc: str = ""
     # spec rules of its own: spec -> [(spec path, message, hint)] (its options, its data)
     checks: Callable[[Any], list[tuple[str, str, str]]] | None = None
-    prepare: Callable[[Any, Any], EvalContext] | None = None
+    prepare: Callable[[Any, Any, int], EvalContext] | None = None
 
     def fits(self, space: str) -> bool:
         return self.spaces is None or space in self.spaces

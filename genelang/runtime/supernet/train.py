@@ -91,9 +91,11 @@ def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None
 
 def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: SupernetTraining,
                    out_dir: str | Path, *, device: str = "cpu",
-                   progress: StepCallback | None = None) -> SupernetTrained:
-    """Train `net` for `cfg.steps` optimizer steps, or resume from `out_dir`'s
-    checkpoint (a finished one returns at once)."""
+                   progress: StepCallback | None = None, until: int | None = None) -> SupernetTrained:
+    """Train `net` for `cfg.steps` optimizer steps (or up to step `until`: one
+    segment of a schedule over `cfg.steps`), resuming from `out_dir`'s checkpoint;
+    a checkpoint already there returns at once."""
+    stop = cfg.steps if until is None else min(until, cfg.steps)
     path = Path(out_dir) / CHECKPOINT
     net.to(device)
     opt, sched = _optimizer(net, cfg)
@@ -107,7 +109,7 @@ def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: S
     batches = _Batches(task, cfg.batch_size, cfg.seed)
     loss_fn = nn.CrossEntropyLoss()
     net.train()
-    while step < cfg.steps:
+    while step < stop:
         x, y = (t.to(device) for t in batches(step))
         group = sampler.next_group(random.Random(f"{cfg.seed}:{step}"))
         opt.zero_grad(set_to_none=True)
@@ -121,7 +123,7 @@ def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: S
         opt.step()
         sched.step()
         step += 1
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+        if step % cfg.checkpoint_every == 0 or step == stop:
             _save(path, net, opt, sched, step, cfg)
         if progress is not None:
             progress(step, cfg.steps, loss)
