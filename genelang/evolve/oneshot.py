@@ -12,6 +12,7 @@ from dataclasses import replace
 import torch
 
 from genelang.evolve.evaluation import EvalContext, SupernetRef
+from genelang.evolve.placement import placement
 from genelang.evolve.template import Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.supernet import SAMPLERS, GeneShape, Supernet, SupernetShape, SupernetTraining, train_supernet
@@ -59,7 +60,8 @@ def prepare(search, progress, generation: int) -> EvalContext:
     net = build_supernet(spec)
     sampler = (search.strategy if generation > 0 and hasattr(search.strategy, "next_group")
                else SAMPLERS[spec.supernet.sampling](net.shape))
+    device = placement(spec.execution).devices[0]    # the first GPU of the search, if it has any
     done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
-                          device=search.context.device, progress=getattr(progress, "supernet_step", None),
+                          device=device, progress=getattr(progress, "supernet_step", None),
                           until=until)
     return replace(search.context, supernet=SupernetRef(str(done.checkpoint), done.step))
