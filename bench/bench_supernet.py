@@ -33,6 +33,7 @@ import torch
 import yaml
 from scipy.stats import kendalltau, spearmanr
 
+from genelang.evolve.backends import Backend, PoolExecutor
 from genelang.evolve.evaluation import EvalContext, EvalRequest, SupernetRef
 from genelang.evolve.fitness import evaluate
 from genelang.evolve.oneshot import build_supernet, training
@@ -93,11 +94,16 @@ def truth() -> list[dict]:
     return json.loads(TRUTH.read_text())
 
 
-def scores(spec, ref: SupernetRef, genomes: list[str], threads: int) -> tuple[list[float], float]:
-    """Each genome's estimator score, and the seconds all of them took."""
-    ctx = EvalContext(threads=threads, supernet=ref)
+def scores(spec, ref: SupernetRef, genomes: list[str], threads: int,
+           pool: Backend | None = None) -> tuple[list[float], float]:
+    """Each genome's estimator score (in this process, or by `pool`'s workers),
+    and the seconds all of them took."""
+    requests = [EvalRequest(g, 0, spec, EvalContext(threads=threads, supernet=ref)) for g in genomes]
     t0 = time.perf_counter()
-    results = [evaluate(EvalRequest(g, 0, spec, ctx)) for g in genomes]
+    if pool is None:
+        results = [evaluate(r) for r in requests]
+    else:
+        results = pool.map(requests, lambda i, r: None)
     bad = [r.reason for r in results if not r.ok]
     if bad:
         raise SystemExit(f"{len(bad)} candidates failed: {bad[0]}")
@@ -108,9 +114,10 @@ def rank(truth_acc: list[float], acc: list[float]) -> str:
     return f"tau {kendalltau(truth_acc, acc)[0]:.3f}  rho {spearmanr(truth_acc, acc)[0]:.3f}"
 
 
-def with_scoring(spec, bn_batches: int, val_samples: int):
-    return spec.model_copy(update={"supernet": spec.supernet.model_copy(
-        update={"bn_batches": bn_batches, "val_samples": val_samples})})
+def with_scoring(spec, bn_batches: int, val_samples: int, precision: str | None = None):
+    return spec.model_copy(update={
+        "supernet": spec.supernet.model_copy(update={"bn_batches": bn_batches, "val_samples": val_samples}),
+        "fitness": spec.fitness.model_copy(update={"precision": precision})})
 
 
 def cmd_ranking(args) -> None:
@@ -131,11 +138,20 @@ def cmd_throughput(args) -> None:
     genomes, acc = [r["genome"] for r in rows], [r["val_acc"] for r in rows]
     spec = bench_spec(args.samplings[0], args.paths, lr=args.lr)
     ref = trained(spec)
-    scores(with_scoring(spec, 1, 10), ref, genomes[:1], args.threads)      # load the supernet and data once
-    for bn, val in args.settings:
-        s, secs = scores(with_scoring(spec, bn, val), ref, genomes, args.threads)
-        print(f"bn_batches {bn} val_samples {val:5d}: {60 * len(genomes) / secs:6.0f} candidates/min "
-              f"({1000 * secs / len(genomes):.0f} ms each)  {rank(acc, s)}", flush=True)
+    threads = args.threads if args.workers == 0 else max(1, args.threads // args.workers)
+    pool = Backend(PoolExecutor(args.workers)) if args.workers else None
+    print(f"{spec.supernet.sampling} supernet; {args.workers or 'no'} worker processes, {threads} threads each; "
+          f"precision {args.precision or '32'}")
+    try:
+        for bn, val in args.settings:
+            scoring = with_scoring(spec, bn, val, args.precision)
+            scores(scoring, ref, genomes[:max(1, 2 * args.workers)], threads, pool)   # load supernet and data
+            s, secs = scores(scoring, ref, genomes, threads, pool)
+            print(f"bn_batches {bn} val_samples {val:5d}: {60 * len(genomes) / secs:6.0f} candidates/min "
+                  f"({1000 * secs / len(genomes):.0f} ms each)  {rank(acc, s)}", flush=True)
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def setting(text: str) -> tuple[int, int]:
@@ -150,6 +166,8 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=3000, help="training budget in paths, the same for each sampling")
     ap.add_argument("--lr", type=float, default=DEFAULT.lr)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=0, help="throughput: worker processes (0: this process)")
+    ap.add_argument("--precision", choices=["32", "bf16-mixed"], help="throughput: fitness.precision")
     ap.add_argument("--bn-batches", type=int, default=DEFAULT.bn_batches)
     ap.add_argument("--settings", type=setting, nargs="+",
                     default=[(DEFAULT.bn_batches, DEFAULT.val_samples), (2, 500), (1, 500)],
