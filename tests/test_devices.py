@@ -223,3 +223,13 @@ def test_compare_device_and_precision_options_are_located_errors(args, says, tmp
                                    "--out", str(tmp_path), *args])
     assert res.exit_code == 2, res.output
     assert says in res.output and "Traceback" not in res.output
+
+
+def test_autocast_is_mixed_precision_only_where_the_setting_asks_for_it():
+    import torch
+    x = torch.randn(4, 4)
+    for precision in (None, "32"):
+        with devices.autocast(precision, "cpu"):
+            assert (x @ x).dtype == torch.float32
+    with devices.autocast("bf16-mixed", "cpu"):
+        assert (x @ x).dtype == torch.bfloat16

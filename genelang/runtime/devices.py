@@ -95,6 +95,19 @@ def lightning_precision(precision: str | None, device: str) -> str:
     return _LIGHTNING_PRECISION[precision]
 
 
+def autocast(precision: str | None, device: str):
+    """Mixed precision outside Lightning (inference: scoring supernet paths):
+    autocast to bf16 or fp16 for `bf16-mixed` / `16-mixed`, nothing for `32`
+    (None: the runtime's default for the device)."""
+    import contextlib
+
+    import torch
+    kind = "gpu" if is_gpu(device) else "cpu"
+    precision = DEFAULT_PRECISION[kind] if precision is None else str(precision)
+    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+    return contextlib.nullcontext() if dtype is None else torch.autocast("cuda" if kind == "gpu" else "cpu", dtype)
+
+
 def free_gpu_memory() -> None:
     """Collect unreachable objects (a failed training's tensors sit in reference
     cycles: Lightning's trainer, the module, the optimizer) and hand the CUDA
