@@ -1,16 +1,28 @@
 """Train-step time of the compiled DARTS_V2 network against a hand-written
-DARTS network in the paper code's style (eager, default memory format),
-measured in the same run. Parameters and outputs are checked identical first.
+DARTS network in the paper code's style (quark0/darts's NetworkCIFAR: eager,
+fp32, default memory format), measured in the same run, for genelang's
+candidate CPU paths: fp32, bf16 autocast (as Lightning's `bf16-mixed` does it:
+forward and loss under `torch.autocast("cpu", bfloat16)`, backward and the
+optimizer outside), channels_last, channels_last + bf16.
 
-Run: .venv/bin/python bench/bench_train_step.py [--steps N]
+Parameters and fp32 outputs are checked identical first. The variants are
+timed round-robin (one block of steps each, then again), so load from other
+processes hits every variant alike; each reports the median step. Each
+variant's first-step gradients are compared with the reference's (worst
+relative max-difference over all parameters), so a fast path that computes
+wrong gradients shows.
+
+Run: .venv/bin/python bench/bench_train_step.py [--rounds R] [--steps N]
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,66 +32,117 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.test_darts_reference import DARTS_V2, NetworkCIFAR, _translate  # noqa: E402
 
-from genelang.compiler import load_file  # noqa: E402
+from genelang.compiler import load_file, load_text  # noqa: E402
 from genelang.runtime.networks import build_network  # noqa: E402
 
 GENE = ROOT / "examples" / "genotypes" / "darts_v2.gene"
 
 
-def step_time(net: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    net.train()
-    times = []
-    for i in range(steps + 2):
-        t = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-        if i >= 2:   # two warm-up steps
-            times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+@dataclass
+class Variant:
+    name: str
+    net: nn.Module
+    bf16: bool = False
+    channels_last: bool = False
+
+    def __post_init__(self):
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.01, momentum=0.9)
+        self.times: list[float] = []
+
+    def input(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            loss = nn.functional.cross_entropy(self.net(x), y)
+        loss.backward()
+        self.opt.step()
+
+    def grads(self, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
+        """Gradients of one step from the current weights (no update)."""
+        self.net.train()
+        self.net.zero_grad(set_to_none=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            loss = nn.functional.cross_entropy(self.net(self.input(x)), y)
+        loss.backward()
+        return [p.grad.detach().float().clone() for p in self.net.parameters()]
+
+    def time_block(self, x: torch.Tensor, y: torch.Tensor, steps: int) -> None:
+        self.net.train()
+        x = self.input(x)
+        self.step(x, y)   # warm-up after the other variants ran
+        for _ in range(steps):
+            t = time.perf_counter()
+            self.step(x, y)
+            self.times.append(time.perf_counter() - t)
+
+
+def grad_error(grads: list[torch.Tensor], ref: list[torch.Tensor]) -> float:
+    return max(((g - r).abs().max() / (r.abs().max() + 1e-12)).item() for g, r in zip(grads, ref))
+
+
+def variants(C: int, layers: int, genome) -> list[Variant]:
+    torch.manual_seed(0)
+    ref = NetworkCIFAR(C, 10, layers, False, DARTS_V2)
+    ours = build_network(genome, "darts", C=C, layers=layers, num_classes=10)
+    n_ref, n_ours = (sum(p.numel() for p in m.parameters()) for m in (ref, ours))
+    assert n_ref == n_ours, (n_ref, n_ours)
+    reductions = {layers // 3, 2 * layers // 3}
+    ours.load_state_dict({_translate(k, reductions): v for k, v in ref.state_dict().items()})
+    return [Variant("reference fp32", ref),
+            Variant("genelang fp32", copy.deepcopy(ours)),
+            Variant("genelang bf16", copy.deepcopy(ours), bf16=True),
+            Variant("genelang channels_last", copy.deepcopy(ours), channels_last=True),
+            Variant("genelang channels_last+bf16", copy.deepcopy(ours), bf16=True, channels_last=True)]
+
+
+def measure(C: int, layers: int, genome, rounds: int, steps: int) -> None:
+    vs = variants(C, layers, genome)
+    n_params = sum(p.numel() for p in vs[0].net.parameters())
+    x = torch.randn(32, 3, 32, 32)
+    y = torch.randint(0, 10, (32,))
+    with torch.no_grad():
+        diff = (vs[0].net.eval()(x) - vs[1].net.eval()(x)).abs().max().item()
+    assert diff < 1e-4, diff
+    ref_grads = vs[0].grads(x, y)
+    errors = [grad_error(v.grads(x, y), ref_grads) for v in vs]
+    for _ in range(rounds):
+        for v in vs:
+            v.time_block(x, y, steps)
+    t_ref = statistics.median(vs[0].times) * 1000
+    print(f"\nDARTS_V2, C={C}, {layers} cells, {n_params:,} parameters (identical), batch 32, "
+          f"max |Δ out| fp32 {diff:.1e}; median of {rounds}×{steps} steps, interleaved")
+    print(f"{'variant':<30} {'ms/step':>8} {'ours/ref':>9} {'grad err vs ref':>16}")
+    for v, err in zip(vs, errors):
+        t = statistics.median(v.times) * 1000
+        print(f"{v.name:<30} {t:>8.0f} {t / t_ref:>9.2f} {err:>16.1e}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=None, help="timed steps per variant")
+    ap.add_argument("--rounds", type=int, default=None, help="round-robin rounds (default 5 small / 3 big)")
+    ap.add_argument("--steps", type=int, default=None, help="timed steps per variant per round (default 3 / 1)")
     args = ap.parse_args()
     torch.set_num_threads(2)
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"machine: {platform.machine()} {platform.processor()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}; goal ours/ref ≤ 0.67")
     genome = load_file(GENE).genomes[0]
-    print(f"{'size':>10} {'params':>10} {'reference':>10} {'compiled':>10} {'compiled+CL':>12} "
-          f"{'ratio':>6} {'ratio CL':>8}")
-    for C, layers, steps in ((16, 8, args.steps or 10), (36, 20, args.steps or 3)):
-        torch.manual_seed(0)
-        ref = NetworkCIFAR(C, 10, layers, False, DARTS_V2)
-        ours = build_network(genome, "darts", C=C, layers=layers, num_classes=10)
-        n_ref, n_ours = (sum(p.numel() for p in m.parameters()) for m in (ref, ours))
-        assert n_ref == n_ours, (n_ref, n_ours)
-        reductions = {layers // 3, 2 * layers // 3}
-        ours.load_state_dict({_translate(k, reductions): v for k, v in ref.state_dict().items()})
-        x = torch.randn(32, 3, 32, 32)
-        y = torch.randint(0, 10, (32,))
-        with torch.no_grad():
-            diff = (ref.eval()(x) - ours.eval()(x)).abs().max().item()
-        assert diff < 1e-4, diff
-        t_ref = step_time(ref, x, y, steps)
-        t_ours = step_time(ours, x, y, steps)
-        ours_cl = ours.to(memory_format=torch.channels_last)
-        t_cl = step_time(ours_cl, x.contiguous(memory_format=torch.channels_last), y, steps)
-        print(f"{f'C={C}/L={layers}':>10} {n_ours:>10,} {t_ref:>8.0f}ms {t_ours:>8.0f}ms {t_cl:>10.0f}ms "
-              f"{t_ours / t_ref:>6.2f} {t_cl / t_ref:>8.2f}   (max |Δ out| {diff:.1e})")
+    for C, layers, rounds, steps in ((16, 8, 5, 3), (36, 20, 3, 1)):
+        measure(C, layers, genome, args.rounds or rounds, args.steps or steps)
     text = GENE.read_text()
-    from genelang.compiler import load_text
-    t_parse = [time.perf_counter()]
+    t0 = time.perf_counter()
     for _ in range(20):
         load_text(text)
-    t_parse = (time.perf_counter() - t_parse[0]) / 20 * 1000
+    t_parse = (time.perf_counter() - t0) / 20 * 1000
     builds = []
     for _ in range(5):
         t = time.perf_counter()
         build_network(load_text(text).genomes[0], "darts", C=16, layers=8)
         builds.append(time.perf_counter() - t)
-    print(f"parse+check: {t_parse:.2f} ms/genome; genome → network (C=16, 8 cells): "
+    print(f"\nparse+check: {t_parse:.2f} ms/genome; genome → network (C=16, 8 cells): "
           f"{statistics.median(builds) * 1000:.0f} ms")
 
 
