@@ -99,20 +99,26 @@ def run(net: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str, cl: bool):
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "bf16"):
         out = net(x)
     nn.functional.cross_entropy(out.double(), y).backward()
-    grads = [p.grad.detach().double() for p in net.parameters()] + [x.grad.detach().double()]
+    grads = [p.grad.detach().double() for p in net.parameters() if p.grad is not None] + [x.grad.detach().double()]
     return [out.detach().double(), *grads]
 
 
-def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).abs().max() / (b.abs().max() + 1e-12)).item()
+def rel(a: torch.Tensor, b: torch.Tensor, floor: float) -> float:
+    """L2 norm of the difference relative to b's, or to `floor` where b is
+    about zero (a conv bias right before BN has gradient 0 analytically). Not
+    the max difference: a ReLU whose input is ~0 flips its mask on a 1e-6
+    forward difference, which makes single gradient elements differ wholly."""
+    return ((a - b).norm() / max(b.norm().item(), floor)).item()
 
 
 def compare(make_net, x, y, mode: str) -> tuple[bool, str]:
     """(bad, detail): channels_last against the default layout on identical
     weights and batch, both measured against a float64 reference (so BN's
     ill-conditioned cases, where any rounding is amplified, do not count): bad
-    when channels_last's error exceeds 10× the default layout's + tol (1e-4
-    fp32, 0.02 bf16), or only channels_last gives a non-finite value."""
+    when channels_last's error exceeds 10× the default layout's + tol (1e-3
+    fp32: oneDNN's summation order alone gives ~1e-4; 0.02 bf16), or only
+    channels_last gives a non-finite value. Where the default layout is
+    itself off by > 10% the trial is reported as ill-conditioned, not judged."""
     state = {k: v.clone() for k, v in make_net().state_dict().items()}
 
     def fresh():
@@ -125,12 +131,15 @@ def compare(make_net, x, y, mode: str) -> tuple[bool, str]:
     cl = run(fresh(), x, y, mode, True)
     if not all(torch.isfinite(t).all() for t in cl) and all(torch.isfinite(t).all() for t in default):
         return True, "non-finite only in channels_last"
-    e_cl = [rel(a, b) for a, b in zip(cl, ref)]
-    e_def = [rel(a, b) for a, b in zip(default, ref)]
+    floor = 1e-3 * max(t.norm().item() for t in ref[1:])
+    e_cl = [rel(a, b, floor) for a, b in zip(cl, ref)]
+    e_def = [rel(a, b, floor) for a, b in zip(default, ref)]
     worst = max(range(len(e_cl)), key=lambda i: e_cl[i] - 10 * e_def[i])
-    tol = 1e-4 if mode == "fp32" else 0.02
-    return e_cl[worst] > 10 * e_def[worst] + tol, \
-        f"tensor {worst}: channels_last err {e_cl[worst]:.2e}, default err {e_def[worst]:.2e} (vs fp64)"
+    detail = f"tensor {worst}: channels_last err {e_cl[worst]:.2e}, default err {e_def[worst]:.2e} (vs fp64)"
+    if e_def[worst] > 0.1:   # the default layout is itself far off: too ill-conditioned to judge
+        return False, "ill-conditioned " + detail
+    tol = 1e-3 if mode == "fp32" else 0.02
+    return e_cl[worst] > 10 * e_def[worst] + tol, detail
 
 
 def ops_trials(n: int, seed: int):
@@ -182,7 +191,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn {torch.backends.mkldnn.is_available()}")
     parts = {"ops": [ops_trials], "genomes": [genome_trials], "both": [ops_trials, genome_trials]}[args.part]
-    bad = total = 0
+    bad = total = unjudged = 0
     t0 = time.perf_counter()
     with torch.autograd.set_detect_anomaly(args.anomaly):
         for part in parts:
@@ -192,7 +201,10 @@ def main() -> int:
                 if is_bad:
                     bad += 1
                     print(f"MISMATCH {name}: {detail}", flush=True)
-    print(f"{total} trials, {bad} mismatched, {time.perf_counter() - t0:.0f} s")
+                elif detail.startswith("ill"):
+                    unjudged += 1
+                    print(f"skipped {name}: {detail}", flush=True)
+    print(f"{total} trials, {bad} mismatched, {unjudged} too ill-conditioned to judge, {time.perf_counter() - t0:.0f} s")
     return 1 if bad else 0
 
 
