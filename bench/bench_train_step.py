@@ -7,9 +7,12 @@ optimizer outside), channels_last, channels_last + bf16.
 
 Parameters and fp32 outputs are checked identical first. The variants are
 timed round-robin (one block of steps each, then again), so load from other
-processes hits every variant alike; each reports the median step. Each
+processes hits every variant alike; each reports the median step, in wall time and in
+CPU time of this process (less sensitive to other processes on a shared
+machine, though OpenMP threads spinning while their partner waits for a core
+still count). Each
 variant's first-step gradients are compared with the reference's (worst
-relative max-difference over all parameters), so a fast path that computes
+relative L2 difference over all parameters), so a fast path that computes
 wrong gradients shows.
 
 Run: .venv/bin/python bench/bench_train_step.py [--rounds R] [--steps N]
@@ -49,7 +52,8 @@ class Variant:
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.opt = torch.optim.SGD(self.net.parameters(), lr=0.01, momentum=0.9)
-        self.times: list[float] = []
+        self.times: list[float] = []   # wall seconds per step
+        self.cpu: list[float] = []     # CPU seconds per step (all threads of this process)
 
     def input(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
@@ -61,30 +65,34 @@ class Variant:
         loss.backward()
         self.opt.step()
 
-    def grads(self, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
-        """Gradients of one step from the current weights (no update)."""
+    def grads(self, x: torch.Tensor, y: torch.Tensor, rename=lambda k: k) -> dict[str, torch.Tensor]:
+        """Gradients of one step from the current weights (no update), by
+        parameter name (`rename` maps the reference's names to genelang's)."""
         self.net.train()
         self.net.zero_grad(set_to_none=True)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             loss = nn.functional.cross_entropy(self.net(self.input(x)), y)
         loss.backward()
-        return [p.grad.detach().float().clone() for p in self.net.parameters()]
+        return {rename(k): p.grad.detach().float().clone() for k, p in self.net.named_parameters()}
 
     def time_block(self, x: torch.Tensor, y: torch.Tensor, steps: int) -> None:
         self.net.train()
         x = self.input(x)
         self.step(x, y)   # warm-up after the other variants ran
         for _ in range(steps):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             self.step(x, y)
             self.times.append(time.perf_counter() - t)
+            self.cpu.append(time.process_time() - c)
 
 
-def grad_error(grads: list[torch.Tensor], ref: list[torch.Tensor]) -> float:
-    return max(((g - r).abs().max() / (r.abs().max() + 1e-12)).item() for g, r in zip(grads, ref))
+def grad_error(grads: dict[str, torch.Tensor], ref: dict[str, torch.Tensor]) -> float:
+    """Worst over parameters of ‖g − r‖ / ‖r‖."""
+    assert grads.keys() == ref.keys()
+    return max(((grads[k] - r).norm() / (r.norm() + 1e-12)).item() for k, r in ref.items())
 
 
-def variants(C: int, layers: int, genome) -> list[Variant]:
+def variants(C: int, layers: int, genome) -> tuple[list[Variant], set[int]]:
     torch.manual_seed(0)
     ref = NetworkCIFAR(C, 10, layers, False, DARTS_V2)
     ours = build_network(genome, "darts", C=C, layers=layers, num_classes=10)
@@ -96,29 +104,32 @@ def variants(C: int, layers: int, genome) -> list[Variant]:
             Variant("genelang fp32", copy.deepcopy(ours)),
             Variant("genelang bf16", copy.deepcopy(ours), bf16=True),
             Variant("genelang channels_last", copy.deepcopy(ours), channels_last=True),
-            Variant("genelang channels_last+bf16", copy.deepcopy(ours), bf16=True, channels_last=True)]
+            Variant("genelang channels_last+bf16", copy.deepcopy(ours), bf16=True, channels_last=True)], reductions
 
 
 def measure(C: int, layers: int, genome, rounds: int, steps: int) -> None:
-    vs = variants(C, layers, genome)
+    vs, reductions = variants(C, layers, genome)
     n_params = sum(p.numel() for p in vs[0].net.parameters())
     x = torch.randn(32, 3, 32, 32)
     y = torch.randint(0, 10, (32,))
     with torch.no_grad():
         diff = (vs[0].net.eval()(x) - vs[1].net.eval()(x)).abs().max().item()
     assert diff < 1e-4, diff
-    ref_grads = vs[0].grads(x, y)
-    errors = [grad_error(v.grads(x, y), ref_grads) for v in vs]
-    for _ in range(rounds):
+    ref_grads = vs[0].grads(x, y, lambda k: _translate(k, reductions))
+    errors = [0.0] + [grad_error(v.grads(x, y), ref_grads) for v in vs[1:]]
+    for r in range(rounds):
         for v in vs:
             v.time_block(x, y, steps)
+        print(f"  round {r + 1}/{rounds}: " + ", ".join(f"{v.name} {v.times[-1] * 1000:.0f}" for v in vs),
+              flush=True)
     t_ref = statistics.median(vs[0].times) * 1000
     print(f"\nDARTS_V2, C={C}, {layers} cells, {n_params:,} parameters (identical), batch 32, "
           f"max |Δ out| fp32 {diff:.1e}; median of {rounds}×{steps} steps, interleaved")
-    print(f"{'variant':<30} {'ms/step':>8} {'ours/ref':>9} {'grad err vs ref':>16}")
+    c_ref = statistics.median(vs[0].cpu) * 1000
+    print(f"{'variant':<30} {'wall ms':>8} {'ours/ref':>9} {'CPU ms':>8} {'ours/ref':>9} {'grad err vs ref':>16}")
     for v, err in zip(vs, errors):
-        t = statistics.median(v.times) * 1000
-        print(f"{v.name:<30} {t:>8.0f} {t / t_ref:>9.2f} {err:>16.1e}")
+        t, c = statistics.median(v.times) * 1000, statistics.median(v.cpu) * 1000
+        print(f"{v.name:<30} {t:>8.0f} {t / t_ref:>9.2f} {c:>8.0f} {c / c_ref:>9.2f} {err:>16.1e}")
 
 
 def main() -> None:
