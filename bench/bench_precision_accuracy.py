@@ -11,7 +11,7 @@ validation step, backward and the optimizer step outside. A small callback
 does it here (`Autocast`), so the script runs whether or not
 `train_genome` has its own precision option yet.
 
-Run: .venv/bin/python bench/bench_precision_accuracy.py [--seeds 3] [--epochs 2] [--subset 4000]
+Run: .venv/bin/python bench/bench_precision_accuracy.py [--seeds 3] [--epochs 2] [--subset 4000] [--threads 2]
 """
 from __future__ import annotations
 
@@ -55,8 +55,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--subset", type=int, default=4000)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     genome = load_file(ROOT / "examples" / "genotypes" / "nasgep_demo.gene").genomes[0]
     task = TaskConfig("fashion-mnist", subset=args.subset, batch_size=64)
     task_data(task)   # load once, outside the timings
