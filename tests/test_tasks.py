@@ -160,3 +160,15 @@ def test_narrow_networks_train_without_crashing():
     assert channels_last_safe(build_network(CONV, C=4, N=1, in_channels=1))
     r = train_genome(CONV, TaskConfig("digits", subset=200), ModelConfig(C=2, channels_last=True), epochs=1)
     assert 0.0 <= r.metrics["val_acc"] <= 1.0
+
+
+def test_channels_last_is_never_used_with_bf16_on_the_cpu_for_dilated_depthwise_convs():
+    """oneDNN's bf16 channels_last weight gradient of a dilated depthwise conv is
+    garbage on this CPU (docs/channels_last.md, bench/repro_channels_last.py)."""
+    from torch import nn
+
+    from genelang.runtime.lightning import channels_last_safe
+    dilated = nn.Sequential(nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), nn.Conv2d(8, 8, 1))
+    plain = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 8, 1))
+    assert channels_last_safe(dilated) and channels_last_safe(plain, bf16_cpu=True)
+    assert not channels_last_safe(dilated, bf16_cpu=True)

@@ -240,7 +240,8 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         module = SequenceTask(step_net, data.kind, lr=lr or 3e-3, labels=data.labels, num_classes=data.num_classes)
     else:
         module = ImageClassifier(step_net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last,
-                                 num_classes=data.num_classes)
+                                 num_classes=data.num_classes,
+                                 bf16_cpu=not is_gpu(device) and str(lightning_prec).startswith("bf16"))
     history: list[dict] = []
 
     class _History(pl.Callback):
