@@ -16,7 +16,7 @@ from torch import fx, nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_ops import FactorizedReduce, ReLUConvBN
-from genelang.compiler.conv_plan import CellPlan, Step, cell_plan
+from genelang.compiler.conv_plan import CellPlan, Step, cat_leaves, cell_plan
 from genelang.compiler.dag import Renderer
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
@@ -64,25 +64,58 @@ class _Emitter:
         self.root.add_module(name, mod)
         return self.graph.call_module(name, args)
 
-    def step(self, st: Step, args: list[fx.Node]) -> fx.Node:
+    def build(self, st: Step) -> nn.Module:
         spec, C = self.spec, self.spec.C
         if st.kind == "pre0":
-            return self.module(st.name, preprocess0(spec.C_prev_prev, C, spec.reduction_prev, spec.affine), *args)
+            return preprocess0(spec.C_prev_prev, C, spec.reduction_prev, spec.affine)
         if st.kind == "pre1":
-            return self.module(st.name, preprocess1(spec.C_prev, C, spec.affine), *args)
+            return preprocess1(spec.C_prev, C, spec.affine)
+        if st.kind == "cat":
+            return cat_projection(len(st.args), C, spec.affine)
+        return get_op(CONV, st.symbol).builder(C, st.stride, spec.affine)
+
+    def step(self, st: Step, args: list[fx.Node], mod: nn.Module | None) -> fx.Node:
+        if st.kind in ("pre0", "pre1"):
+            return self.module(st.name, mod, *args)
         if st.kind == "add":
             return self.graph.call_function(operator.add, tuple(args))
         if st.kind == "cat":
             out = self.graph.call_function(torch.cat, (args, 1))
-            if not st.project:
-                return out
-            return self.module(st.name, cat_projection(len(args), C, spec.affine), out)
-        op = get_op(CONV, st.symbol).builder(C, st.stride, spec.affine)
-        out = self.module(st.name, op, *args)
+            return out if not st.project else self.module(st.name, mod, out)
+        out = self.module(st.name, mod, *args)
         self.blocks[st.name] = self.expand(st.node)
-        if spec.drop_path and not isinstance(op, nn.Identity):
+        if self.spec.drop_path and not isinstance(mod, nn.Identity):
             out = self.module(f"{st.gene}_{st.index}_drop", DropPath(), out)
         return out
+
+
+def _creation_order(plan: CellPlan) -> list[Step]:
+    """The steps with modules, in the order their modules are made: an operation
+    before its operands, a cat's projection after them (the order genelang has
+    always drawn initial weights in, so a seed gives the same network as before)."""
+    by_node = {id(st.node): st for st in plan.steps if st.node is not None}
+    order = [st for st in plan.steps if st.kind in ("pre0", "pre1")]
+
+    def visit(node) -> None:
+        if not node.children:
+            return
+        st = by_node[id(node)]
+        if node.symbol == "cat":
+            for leaf in cat_leaves(node):
+                visit(leaf)
+            order.extend([st] if st.project else [])
+            return
+        order.extend([st] if node.symbol != "add" else [])
+        for c in node.children:
+            visit(c)
+
+    for tree in plan.adfs.values():
+        visit(tree)
+    if plan.out >= 2 and plan.steps[plan.out - 2].node is not None:
+        root = plan.steps[plan.out - 2]
+        if root.gene not in plan.adfs:
+            visit(root.node)
+    return order
 
 
 def preprocess0(C_in: int, C: int, reduction_prev: bool, affine: bool = True) -> nn.Module:
@@ -105,8 +138,9 @@ def lower_cell(genome: Genome, cell: str, spec: CellSpec) -> tuple[fx.GraphModul
     plan = cell_plan(genome, cell, spec.reduction)
     e = _Emitter(spec, plan)
     slots = [e.graph.placeholder("s0"), e.graph.placeholder("s1")]
+    mods = {id(st): e.build(st) for st in _creation_order(plan)}
     for st in plan.steps:
-        slots.append(e.step(st, [slots[a] for a in st.args]))
+        slots.append(e.step(st, [slots[a] for a in st.args], mods.get(id(st))))
     e.graph.output(slots[plan.out])
     gm = fx.GraphModule(e.root, e.graph, class_name=f"{cell.capitalize()}Cell")
     gm.meta["blocks"] = e.blocks

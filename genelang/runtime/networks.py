@@ -139,14 +139,17 @@ def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: i
     C_stem = lay.stem_multiplier * C
     mults = {False: multiplier(genome, "normal"), True: multiplier(genome, "reduction")}
     specs = cell_specs(lay.plan, C_stem, C, mults, drop_path > 0)
+    # modules are made in this order (stem, cells, head, auxiliary head, classifier)
+    # so that a seed draws the same initial weights it always has
+    stem = make_stem(in_channels, C_stem)
     cells = [lower_cell(genome, "reduction" if s.reduction else "normal", s)[0] for s in specs]
     chans = [mults[s.reduction] * s.C for s in specs]
+    head = make_head(skeleton, chans[-1])
     aux_index, aux = -1, None
     if auxiliary:
         aux_index = lay.aux_index
         aux = AuxiliaryHeadCIFAR(chans[aux_index], num_classes)
-    net = CellNetwork(make_stem(in_channels, C_stem), cells, make_head(skeleton, chans[-1]),
-                      nn.Linear(chans[-1], num_classes), aux_index, aux)
+    net = CellNetwork(stem, cells, head, nn.Linear(chans[-1], num_classes), aux_index, aux)
     if drop_path > 0:
         net.set_drop_path(drop_path)
     return net
