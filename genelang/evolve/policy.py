@@ -18,6 +18,8 @@ global random state; the LSTM's initial weights come from a seeded generator.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 import torch
 from torch import nn
@@ -60,20 +62,20 @@ def _draw(logits: torch.Tensor, u: np.ndarray) -> np.ndarray:
     return np.minimum(k, (p > 0).sum(axis=-1) - 1)
 
 
-class Policy(nn.Module):
+class Policy(nn.Module, ABC):
     def __init__(self, positions: Positions):
         super().__init__()
         self.positions = positions
         self.register_buffer("mask", torch.as_tensor(positions.mask))
 
+    @abstractmethod
     def logits(self, choices: torch.Tensor) -> torch.Tensor:
         """(samples, positions, domain) masked logits of each position's
         distribution, given the samples' earlier choices."""
-        raise NotImplementedError
 
+    @abstractmethod
     def sample(self, u: np.ndarray) -> np.ndarray:
         """(samples, positions) choices from uniforms `u` of the same shape."""
-        raise NotImplementedError
 
     def log_prob_and_entropy(self, choices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per sample: the log-probability of its choices and the summed entropy of
