@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genelang.evolve.best import ranked
 from genelang.evolve.store import Evaluation
 
 
@@ -21,7 +22,7 @@ class Retrained:
 
 def retrain_top(search, rows: list[Evaluation]) -> list[Retrained]:
     from genelang.evolve.runs import retrain
-    top = sorted((e for e in rows if e.ok), key=lambda e: (-e.fitness, e.id))[: search.spec.fitness.retrain_top]
+    top = ranked(rows)[: search.spec.fitness.retrain_top]
     out = []
     for e in top:
         if "retrained_fitness" not in e.metrics:

@@ -20,8 +20,10 @@ from torch import nn
 from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.evolve.oneshot import build_supernet, prepare
 
-_NETS: dict[tuple, tuple] = {}       # (checkpoint, step, device) -> (Supernet, memory format): the latest only
-_DATA: dict[tuple, tuple] = {}       # what the candidates of one search are scored with
+from genelang.runtime.train import Recent
+
+_NETS = Recent(maxsize=1)      # (checkpoint, step, device) -> (Supernet, memory format)
+_DATA = Recent(maxsize=1)      # what the candidates of one search are scored with
 
 
 def _check(spec) -> list[tuple[str, str, str]]:
@@ -41,38 +43,39 @@ def _supernet(c: Candidate) -> tuple[nn.Module, torch.memory_format]:
     if ref is None:
         raise RuntimeError("the supernet estimator scores candidates of a search (genelang evolve), "
                            "which trains the supernet first")
-    key = (ref.path, ref.step, device)
-    if key not in _NETS:
-        from genelang.runtime.supernet import load_checkpoint
-        saved = load_checkpoint(Path(ref.path), device)
-        if saved is None or saved["step"] != ref.step:
-            raise FileNotFoundError(f"supernet checkpoint {ref.path} (step {ref.step}) is not visible here: "
-                                    "workers need the run directory on a filesystem they share")
-        from genelang.runtime.lightning import channels_last_safe
-        net = build_supernet(c.spec)
-        net.load_state_dict(saved["model"])
-        fmt = torch.channels_last if channels_last_safe(net) else torch.contiguous_format
-        _NETS.clear()
-        _NETS[key] = (net.to(device, memory_format=fmt).eval(), fmt)
-    return _NETS[key]
+    return _NETS.get_or_make((ref.path, ref.step, device), lambda: _load(c, ref, device))
+
+
+def _load(c: Candidate, ref, device: str) -> tuple[nn.Module, torch.memory_format]:
+    from genelang.runtime.lightning import channels_last_safe
+    from genelang.runtime.supernet import load_checkpoint
+    saved = load_checkpoint(Path(ref.path), device)
+    if saved is None or saved["step"] != ref.step:
+        raise FileNotFoundError(f"supernet checkpoint {ref.path} (step {ref.step}) is not visible here: "
+                                "workers need the run directory on a filesystem they share")
+    net = build_supernet(c.spec)
+    net.load_state_dict(saved["model"])
+    fmt = torch.channels_last if channels_last_safe(net) else torch.contiguous_format
+    return net.to(device, memory_format=fmt).eval(), fmt
 
 
 def _data(c: Candidate, fmt: torch.memory_format) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """(BN batches, validation images, labels): the same for every candidate of the search."""
     sn, device = c.spec.supernet, c.context.device
     key = (c.task, sn.bn_batches, sn.batch_size, sn.val_samples, c.spec.run.seed, device, fmt)
-    if key not in _DATA:
-        from genelang.runtime.train import task_data
-        _, s = task_data(c.task)
-        bs = sn.batch_size or c.task.batch_size
-        order = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(c.spec.run.seed))
-        bn = [s.train[0][order[i * bs:(i + 1) * bs]] for i in range(sn.bn_batches)]
-        bn = [b for b in bn if len(b) > 1]      # BatchNorm needs two samples in training mode
-        x = s.val[0][: sn.val_samples]
-        _DATA.clear()
-        _DATA[key] = ([b.to(device, memory_format=fmt) for b in bn], x.to(device, memory_format=fmt),
-                      s.val[1][: sn.val_samples].to(device))
-    return _DATA[key]
+    return _DATA.get_or_make(key, lambda: _scoring_data(c, fmt))
+
+
+def _scoring_data(c: Candidate, fmt: torch.memory_format):
+    from genelang.runtime.train import task_data
+    sn, device = c.spec.supernet, c.context.device
+    _, s = task_data(c.task)
+    bs = sn.batch_size or c.task.batch_size
+    order = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(c.spec.run.seed))
+    bn = [s.train[0][order[i * bs:(i + 1) * bs]] for i in range(sn.bn_batches)]
+    bn = [b for b in bn if len(b) > 1]      # BatchNorm needs two samples in training mode
+    return ([b.to(device, memory_format=fmt) for b in bn], s.val[0][: sn.val_samples].to(device, memory_format=fmt),
+            s.val[1][: sn.val_samples].to(device))
 
 
 @register_estimator("supernet", spaces={"conv"}, builds_model=False, checks=_check, prepare=prepare)

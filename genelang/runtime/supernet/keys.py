@@ -20,6 +20,7 @@ from torch import nn
 from genelang.compiler.lower_conv import cat_projection, preprocess0, preprocess1
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
+from genelang.runtime.networks import make_head
 from genelang.runtime.supernet.shape import GeneShape, SupernetShape
 
 def op_key(cell: int, gene: str, pos: int, symbol: str, stride: int) -> str:
@@ -98,5 +99,5 @@ def blocks(shape: SupernetShape) -> Iterator[tuple[str, nn.Module]]:
             yield from _gene_blocks(shape, i, gene, C, reduction)
     for c in chans[-1][1]:
         if shape.head:
-            yield head_key(c), nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
+            yield head_key(c), make_head(shape.skeleton, c)
         yield classifier_key(c), nn.Linear(c, shape.num_classes)

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from torch import nn
 
 from genelang.compiler.ast import Genome
-from genelang.runtime.networks import CellNetwork
+from genelang.runtime.networks import CellNetwork, make_stem
 from genelang.runtime.supernet import keys as K
 from genelang.runtime.supernet.path import PathCell, PathPlan, path_plan
 from genelang.runtime.supernet.shape import SupernetShape
@@ -17,8 +17,7 @@ class Supernet(nn.Module):
     def __init__(self, shape: SupernetShape, plan_cache: int = 4096):
         super().__init__()
         self.shape = shape
-        self.stem = nn.Sequential(nn.Conv2d(shape.in_channels, shape.C_stem, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(shape.C_stem))
+        self.stem = make_stem(shape.in_channels, shape.C_stem)
         self.blocks = nn.ModuleDict((K.module_name(k), m) for k, m in K.blocks(shape))
         self._plans: OrderedDict[Genome, PathPlan] = OrderedDict()
         self._plan_cache = plan_cache

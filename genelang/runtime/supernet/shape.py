@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from torch import nn
+
 from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.check import check_genome
 from genelang.compiler.registry import arity_fn
 from genelang.runtime.config import ModelConfig
-from genelang.runtime.networks import layout
+from genelang.runtime.networks import layout, make_head
 
 Symbols = list[list[str]]       # one list per gene: head + tail
 
@@ -33,7 +35,7 @@ class SupernetShape:
     C_stem: int
     in_channels: int
     num_classes: int
-    head: bool                                  # nasgep's BN + ReLU before the pooling
+    skeleton: str
 
     @classmethod
     def of(cls, space: str, genes: tuple[GeneShape, ...], model: ModelConfig, *,
@@ -41,7 +43,12 @@ class SupernetShape:
         """The shape of `build_network(genome, model...)` for every genome of `genes`."""
         lay = layout(model.skeleton, N=model.N, layers=model.layers)
         return cls(space, genes, lay.plan, model.C, lay.stem_multiplier * model.C, in_channels, num_classes,
-                   model.skeleton == "nasgep")
+                   model.skeleton)
+
+    @property
+    def head(self) -> bool:
+        """Whether the skeleton has a head block before the pooling (nasgep's BN + ReLU)."""
+        return not isinstance(make_head(self.skeleton, 1), nn.Identity)
 
     def arity(self, symbol: str) -> int:
         return arity_fn(self.space)(symbol)
