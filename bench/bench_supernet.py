@@ -63,7 +63,8 @@ def bench_spec(sampling: str, paths: int, **supernet):
 
 def checkpoint(spec) -> Path:
     sn = spec.supernet
-    return CACHE / f"{sn.sampling}_{sn.steps}_lr{sn.lr}" / "checkpoint.pt"
+    shared = "" if sn.share == "position" else f"_{sn.share}"
+    return CACHE / f"{sn.sampling}_{sn.steps}_lr{sn.lr}{shared}" / "checkpoint.pt"
 
 
 def train(spec) -> SupernetRef:
@@ -125,18 +126,18 @@ def cmd_ranking(args) -> None:
     genomes, acc = [r["genome"] for r in rows], [r["val_acc"] for r in rows]
     print(f"{len(rows)} genomes; stand-alone val_acc {min(acc):.3f}..{max(acc):.3f}; scored on {VAL} val images")
     for sampling in args.samplings:
-        spec = bench_spec(sampling, args.paths, lr=args.lr)
+        spec = bench_spec(sampling, args.paths, lr=args.lr, share=args.share)
         ref = trained(spec)
         for bn in (args.bn_batches, 0):
             s, secs = scores(with_scoring(spec, bn, VAL), ref, genomes, args.threads)
-            print(f"{sampling:11s} steps {spec.supernet.steps:5d}  bn_batches {bn}:  {rank(acc, s)}  "
-                  f"supernet acc {min(s):.3f}..{max(s):.3f}  ({secs:.0f} s)", flush=True)
+            print(f"{sampling:11s} share {args.share:8s} steps {spec.supernet.steps:5d}  bn_batches {bn}:  "
+                  f"{rank(acc, s)}  supernet acc {min(s):.3f}..{max(s):.3f}  ({secs:.0f} s)", flush=True)
 
 
 def cmd_throughput(args) -> None:
     rows = truth()
     genomes, acc = [r["genome"] for r in rows], [r["val_acc"] for r in rows]
-    spec = bench_spec(args.samplings[0], args.paths, lr=args.lr)
+    spec = bench_spec(args.samplings[0], args.paths, lr=args.lr, share=args.share)
     ref = trained(spec)
     threads = args.threads if args.workers == 0 else max(1, args.threads // args.workers)
     pool = Backend(PoolExecutor(args.workers)) if args.workers else None
@@ -165,6 +166,8 @@ def main() -> None:
     ap.add_argument("--sampling", dest="samplings", action="append", choices=sorted(SAMPLERS))
     ap.add_argument("--paths", type=int, default=3000, help="training budget in paths, the same for each sampling")
     ap.add_argument("--lr", type=float, default=DEFAULT.lr)
+    ap.add_argument("--share", choices=["position", "gene", "cell"], default=DEFAULT.share,
+                    help="supernet.share: what an operation's block is shared across")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=0, help="throughput: worker processes (0: this process)")
     ap.add_argument("--precision", choices=["32", "bf16-mixed"], help="throughput: fitness.precision")
@@ -177,7 +180,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.command == "train":
         for sampling in args.samplings:
-            train(bench_spec(sampling, args.paths, lr=args.lr))
+            train(bench_spec(sampling, args.paths, lr=args.lr, share=args.share))
     else:
         {"ranking": cmd_ranking, "throughput": cmd_throughput}[args.command](args)
 

@@ -34,13 +34,13 @@ OPS = ["add", "cat", "sep3x3", "dw3x3", "pw", "skip_connect", "max_pool_3x3", "n
 NO_ZERO = [o for o in OPS if o != "none"]    # `none` outputs zeros: no gradient, no statistics to change
 
 
-def tiny(adfs=3, adf_head=2, main_head=2, ops=OPS, C=4, N=1, skeleton="nasgep"):
+def tiny(adfs=3, adf_head=2, main_head=2, ops=OPS, C=4, N=1, skeleton="nasgep", share="position"):
     spec = parse_spec({"task": {"name": "digits"}, "model": {"C": C, "N": N, "skeleton": skeleton, "layers": 3},
                        "space": {"space": "conv", "adfs": adfs, "adf_head": adf_head, "main_head": main_head,
                                  "adf_functions": ops}})
     template = Template.from_spec(spec.space)
     _, model = spec.configs()
-    return template, model, supernet_shape(template, model, num_classes=10, in_channels=1)
+    return template, model, supernet_shape(template, model, num_classes=10, in_channels=1, share=share)
 
 
 def _same_function(net: Supernet, genome, model: ModelConfig, x: torch.Tensor) -> None:
@@ -49,13 +49,16 @@ def _same_function(net: Supernet, genome, model: ModelConfig, x: torch.Tensor) -
     alone.load_state_dict(path.state_dict())    # strict: every compiled module has its block
     with torch.no_grad():
         torch.testing.assert_close(path(x), alone(x), rtol=0, atol=1e-5)
-    assert sum(p.numel() for p in path.parameters()) == sum(p.numel() for p in alone.parameters())
+    shared, own = (sum(p.numel() for p in m.parameters()) for m in (path, alone))
+    # a shared block counts once in a path that runs it twice
+    assert shared == own if net.shape.share == "position" else shared <= own
 
 
-@pytest.mark.parametrize("skeleton", ["nasgep", "darts"])
-def test_a_path_computes_what_the_compiled_genome_computes(skeleton):
+@pytest.mark.parametrize("skeleton,share", [("nasgep", "position"), ("darts", "position"),
+                                            ("nasgep", "gene"), ("darts", "cell")])
+def test_a_path_computes_what_the_compiled_genome_computes(skeleton, share):
     torch.manual_seed(0)
-    template, model, shape = tiny(skeleton=skeleton)
+    template, model, shape = tiny(skeleton=skeleton, share=share)
     net = Supernet(shape)
     for p in net.parameters():   # not the initial values: BN's affine must matter too
         p.data.normal_(0, 0.5)
@@ -67,6 +70,18 @@ def test_a_path_computes_what_the_compiled_genome_computes(skeleton):
     rng = random.Random(1)
     for _ in range(12):
         _same_function(net, template.genome(template.random(rng)), model, x)
+
+
+def test_sharing_gives_a_symbol_one_block_per_gene_or_per_cell():
+    blocks = {share: Supernet(tiny(share=share)[2]).blocks for share in ("position", "gene", "cell")}
+    assert len(blocks["position"]) > len(blocks["gene"]) > len(blocks["cell"])
+    net = Supernet(tiny(share="gene")[2])
+    twice = load_text(HAND.replace("adf a1 = sep3x3 h1 | h2 h1 h2", "adf a1 = sep3x3 sep3x3 | h2 h1 h2")).genomes[0]
+    path = net.path(twice)
+    runs = [m for m in path.cells[0].mods if m is net.block("c0.a1.sep3x3")]
+    assert len(runs) == 2, "both positions of a1 run the gene's one sep3x3 block"
+    assert sum(p.numel() for p in path.parameters()) < sum(
+        p.numel() for p in Supernet(tiny()[2]).path(twice).parameters())
 
 
 HAND = """genome hand on conv {

@@ -19,10 +19,11 @@ from genelang.runtime.supernet import SAMPLERS, GeneShape, Supernet, SupernetSha
 
 
 def supernet_shape(template: Template, model: ModelConfig, *, num_classes: int,
-                   in_channels: int) -> SupernetShape:
+                   in_channels: int, share: str = "position") -> SupernetShape:
     genes = tuple(GeneShape(s.kind, s.name, s.head_len, tuple(s.domain(p) for p in range(s.head_len + s.tail_len)))
                   for s in template.slots)
-    return SupernetShape.of(template.space, genes, model, num_classes=num_classes, in_channels=in_channels)
+    return SupernetShape.of(template.space, genes, model, num_classes=num_classes, in_channels=in_channels,
+                            share=share)
 
 
 def build_supernet(spec) -> Supernet:
@@ -31,7 +32,7 @@ def build_supernet(spec) -> Supernet:
     task, model = spec.configs()
     data, _ = task_data(task)
     shape = supernet_shape(Template.from_spec(spec.space), model, num_classes=data.num_classes,
-                           in_channels=data.in_channels)
+                           in_channels=data.in_channels, share=spec.supernet.share)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.run.seed)
         return Supernet(shape)

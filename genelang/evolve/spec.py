@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import fields as dc_fields
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -131,6 +132,7 @@ class FitnessSpec(_Strict):
 class SupernetSpec(_Strict):
     """One-shot search (`fitness.estimator: supernet`, docs/supernet.md)."""
     sampling: str = "uniform"                   # uniform | strict-fair
+    share: Literal["position", "gene", "cell"] = "position"   # an op's block per Karva position, per gene or per cell
     steps: int = Field(2000, ge=1)              # optimizer steps (a strict-fair step trains a group of paths)
     lr: float = Field(0.05, gt=0)
     batch_size: int | None = Field(None, ge=1)  # default: task.batch_size

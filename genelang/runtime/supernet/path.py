@@ -35,15 +35,15 @@ class PathPlan:
         return [k for c in self.cells for k in c.keys if k is not None] + ends
 
 
-def _key(i: int, st: Step, C_pp: int, C_p: int) -> str | None:
+def _key(i: int, st: Step, C_pp: int, C_p: int, share: str) -> str | None:
     if st.kind == "pre0":
         return K.pre_key(i, 0, C_pp)
     if st.kind == "pre1":
         return K.pre_key(i, 1, C_p)
     if st.kind == "op":
-        return K.op_key(i, st.gene, st.index, st.symbol, st.stride)
+        return K.op_key(i, st.gene, st.index, st.symbol, st.stride, share)
     if st.kind == "cat" and st.project:
-        return K.cat_key(i, st.gene, st.index, len(st.args))
+        return K.cat_key(i, st.gene, st.index, len(st.args), share)
     return None
 
 
@@ -53,7 +53,7 @@ def path_plan(shape: SupernetShape, genome: Genome) -> PathPlan:
     for i, reduction in enumerate(shape.plan):
         C *= 2 if reduction else 1
         plan = cell_plan(genome, shape.cell_gene(reduction).name, reduction)
-        cells.append(CellPath(plan, tuple(_key(i, st, C_pp, C_p) for st in plan.steps)))
+        cells.append(CellPath(plan, tuple(_key(i, st, C_pp, C_p, shape.share) for st in plan.steps)))
         C_pp, C_p = C_p, plan.multiplier * C
     return PathPlan(tuple(cells), K.head_key(C_p) if shape.head else None, K.classifier_key(C_p))
 

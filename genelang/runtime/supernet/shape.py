@@ -36,14 +36,15 @@ class SupernetShape:
     in_channels: int
     num_classes: int
     skeleton: str
+    share: str = "position"                     # what an operation's block is shared across (keys.SHARES)
 
     @classmethod
     def of(cls, space: str, genes: tuple[GeneShape, ...], model: ModelConfig, *,
-           num_classes: int, in_channels: int) -> "SupernetShape":
+           num_classes: int, in_channels: int, share: str = "position") -> "SupernetShape":
         """The shape of `build_network(genome, model...)` for every genome of `genes`."""
         lay = layout(model.skeleton, N=model.N, layers=model.layers)
         return cls(space, genes, lay.plan, model.C, lay.stem_multiplier * model.C, in_channels, num_classes,
-                   model.skeleton)
+                   model.skeleton, share)
 
     @property
     def head(self) -> bool:
