@@ -127,3 +127,19 @@ def test_the_controller_alternates_with_supernet_training_and_resumes_to_the_sam
     with pytest.raises(SpecError, match="strategy.generations"):
         spec = controlled("part")
         run_search(spec.model_copy(update={"strategy": spec.strategy.model_copy(update={"generations": 4})}))
+
+
+def test_the_supernet_trains_with_the_specs_threads(tmp_path, monkeypatch):
+    # more OpenMP threads than the cores left to the search run many times slower
+    import genelang.evolve.oneshot as oneshot_mod
+    seen, real = [], oneshot_mod.train_supernet
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(oneshot_mod, "train_supernet", spy)
+    spec = oneshot(tmp_path, "threads", generations=1)
+    spec = spec.model_copy(update={"execution": spec.execution.model_copy(update={"threads": 2})})
+    run_search(spec)
+    assert seen == [2]

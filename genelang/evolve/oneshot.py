@@ -15,6 +15,7 @@ from genelang.evolve.evaluation import EvalContext, SupernetRef
 from genelang.evolve.placement import placement
 from genelang.evolve.template import Template
 from genelang.runtime.config import ModelConfig
+from genelang.runtime.devices import torch_threads
 from genelang.runtime.supernet import SAMPLERS, GeneShape, Supernet, SupernetShape, SupernetTraining, train_supernet
 
 
@@ -62,7 +63,8 @@ def prepare(search, progress, generation: int) -> EvalContext:
     sampler = (search.strategy if generation > 0 and hasattr(search.strategy, "next_group")
                else SAMPLERS[spec.supernet.sampling](net.shape))
     device = placement(spec.execution).devices[0]    # the first GPU of the search, if it has any
-    done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
-                          device=device, progress=getattr(progress, "supernet_step", None),
-                          until=until)
+    with torch_threads(spec.execution.threads):
+        done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
+                              device=device, progress=getattr(progress, "supernet_step", None),
+                              until=until)
     return replace(search.context, supernet=SupernetRef(str(done.checkpoint), done.step))

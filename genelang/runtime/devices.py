@@ -7,7 +7,8 @@ A device setting is what a user writes (a spec's `execution.devices`,
 the GPUs are there, so a missing GPU is an error before any work starts."""
 from __future__ import annotations
 
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 from genelang.errors import GenelangError
 from genelang.runtime.config import DEFAULT_PRECISION
@@ -118,3 +119,19 @@ def free_gpu_memory() -> None:
     gc.collect()
     if torch.cuda.is_initialized():
         torch.cuda.empty_cache()
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to `n` for the block (None or 0: unchanged).
+    Work in the search's own process (the supernet's training) must keep to the
+    spec's threads like its workers: OpenMP threads beyond the cores left to
+    them spin against the other processes and can run tens of times slower."""
+    import torch
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
