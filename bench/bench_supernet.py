@@ -121,10 +121,25 @@ def with_scoring(spec, bn_batches: int, val_samples: int, precision: str | None 
         "fitness": spec.fitness.model_copy(update={"precision": precision})})
 
 
+def run_supernet(run_dir: Path):
+    """A search's own spec and trained supernet (RUN_DIR/supernet/checkpoint.pt)."""
+    from genelang.evolve.runs import load_run
+    spec = load_run(run_dir).spec
+    saved = load_checkpoint(run_dir / "supernet" / "checkpoint.pt")
+    return spec, SupernetRef(str(run_dir / "supernet" / "checkpoint.pt"), saved["step"])
+
+
 def cmd_ranking(args) -> None:
     rows = truth()
     genomes, acc = [r["genome"] for r in rows], [r["val_acc"] for r in rows]
     print(f"{len(rows)} genomes; stand-alone val_acc {min(acc):.3f}..{max(acc):.3f}; scored on {VAL} val images")
+    if args.run:     # a search's supernet, scored on its own task's validation split
+        spec, ref = run_supernet(args.run)
+        for bn in (args.bn_batches, 0):
+            s, secs = scores(with_scoring(spec, bn, VAL), ref, genomes, args.threads)
+            print(f"{args.run.name}: {spec.supernet.sampling} share {spec.supernet.share} steps {ref.step} "
+                  f"bn_batches {bn}: {rank(acc, s)}  supernet acc {min(s):.3f}..{max(s):.3f}  ({secs:.0f} s)")
+        return
     for sampling in args.samplings:
         spec = bench_spec(sampling, args.paths, lr=args.lr, share=args.share)
         ref = trained(spec)
@@ -169,6 +184,7 @@ def main() -> None:
     ap.add_argument("--share", choices=["position", "gene", "cell"], default=DEFAULT.share,
                     help="supernet.share: what an operation's block is shared across")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--run", type=Path, help="ranking: score the supernet of this search's run directory")
     ap.add_argument("--workers", type=int, default=0, help="throughput: worker processes (0: this process)")
     ap.add_argument("--precision", choices=["32", "bf16-mixed"], help="throughput: fitness.precision")
     ap.add_argument("--bn-batches", type=int, default=DEFAULT.bn_batches)

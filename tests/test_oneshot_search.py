@@ -90,6 +90,10 @@ def test_retrain_top_trains_the_fittest_again_and_stores_both_numbers(tmp_path, 
     for r in result.retrained:
         assert 0 <= stored[r.id]["retrained_fitness"] == r.retrained_fitness <= 1
     assert sum("retrained_fitness" in m for m in stored.values()) == 2
+    pick = max(result.retrained, key=lambda r: r.retrained_fitness)
+    written = (result.run_dir / "best_retrained.gene").read_text()
+    assert f"retrained fitness {pick.retrained_fitness:.6g}" in written
+    assert db.execute("SELECT genome FROM evaluations WHERE id = ?", (pick.id,)).fetchone()[0] in written
     def no_training(*a, **kw):
         raise AssertionError("retrained twice")
     monkeypatch.setattr("genelang.evolve.runs.retrain", no_training)

@@ -133,6 +133,8 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         out.print(f"run directory: {result.run_dir}")
         for r in result.retrained:
             out.print(f"evaluation {r.id}: fitness {r.fitness:.4g}, retrained from scratch {r.retrained_fitness}")
+        if "best_retrained" in result.outputs:
+            out.print(f"best once retrained: {result.outputs['best_retrained']}")
         if result.reused_failures and not retry_failed:
             out.print(f"[yellow]note[/yellow]: {result.reused_failures} stored failure(s) were taken as they were; "
                       "if their cause is gone, rerun with --retry-failed", markup=True)

@@ -27,6 +27,13 @@ def history_csv(rows: list[Evaluation]) -> str:
     return buf.getvalue()
 
 
+def best_retrained(rows: list[Evaluation]) -> Evaluation | None:
+    """The pick of a two-stage search: of the candidates `fitness.retrain_top`
+    trained again, the one whose retrained fitness is highest."""
+    done = [e for e in rows if e.metrics.get("retrained_fitness") is not None]
+    return max(done, key=lambda e: e.metrics["retrained_fitness"], default=None)
+
+
 def write_outputs(search, rows: list[Evaluation]) -> dict[str, Path]:
     d: Path = search.run_dir
     name, objectives = search.spec.run.name, search.spec.fitness.objectives
@@ -42,6 +49,12 @@ def write_outputs(search, rows: list[Evaluation]) -> dict[str, Path]:
             atomic_write(pareto / f"{rank:03d}.gene", f"# Pareto front of run {name}: objectives "
                          f"{dict(zip(objectives, e.objectives or ()))}\n" + e.genome)
         out["pareto"] = pareto
+    picked = best_retrained(rows)
+    if picked is not None:
+        out["best_retrained"] = atomic_write(
+            d / "best_retrained.gene", f"# best of run {name} once retrained from scratch (fitness.retrain_top): "
+            f"retrained fitness {picked.metrics['retrained_fitness']:.6g}, search fitness {picked.fitness:.6g}\n"
+            + picked.genome)
     out.update(_plots(d, rows, search.spec))
     return out
 
