@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def write_genomes() -> dict:
              "oneshot_top1": (oneshot.best.genome, oneshot.best.fitness),
              "oneshot": (retrained.genome.iloc[0], float(retrained.retrained_fitness.iloc[0]))}
     for label, (text, score) in picks.items():
-        (genomes / f"{label}.gene").write_text(text.replace("genome ", f"genome {label}_", 1) + "\n")
+        (genomes / f"{label}.gene").write_text(re.sub(r"genome \S+", f"genome {label}", text, count=1) + "\n")
         out[label] = score
     ev = train.evaluations
     out["train_evaluations"] = int((ev.status == "ok").sum())
