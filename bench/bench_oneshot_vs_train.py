@@ -36,6 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from genelang.runtime.supernet.keys import SHARES
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "specs" / "quick.yaml"
 OUT = ROOT / "bench" / "data" / "oneshot_vs_train"
@@ -108,7 +110,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("command", choices=["search", "genomes"])
     ap.add_argument("--steps", type=int, default=18_000, help="supernet.steps of the one-shot search")
-    ap.add_argument("--share", default="cell", choices=["position", "gene", "cell"])
+    ap.add_argument("--share", default="cell", choices=SHARES)
     ap.add_argument("--retrain-top", type=int, default=5)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--generations", type=int, default=40, help="of the one-shot search (population 50)")

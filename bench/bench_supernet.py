@@ -39,6 +39,7 @@ from genelang.evolve.fitness import evaluate
 from genelang.evolve.oneshot import build_supernet, training
 from genelang.evolve.spec import SupernetSpec, parse_spec
 from genelang.runtime.supernet import SAMPLERS, load_checkpoint, train_supernet
+from genelang.runtime.supernet.keys import SHARES
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "specs" / "quick.yaml"
@@ -181,7 +182,7 @@ def main() -> None:
     ap.add_argument("--sampling", dest="samplings", action="append", choices=sorted(SAMPLERS))
     ap.add_argument("--paths", type=int, default=3000, help="training budget in paths, the same for each sampling")
     ap.add_argument("--lr", type=float, default=DEFAULT.lr)
-    ap.add_argument("--share", choices=["position", "gene", "cell"], default=DEFAULT.share,
+    ap.add_argument("--share", choices=SHARES, default=DEFAULT.share,
                     help="supernet.share: what an operation's block is shared across")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--run", type=Path, help="ranking: score the supernet of this search's run directory")
