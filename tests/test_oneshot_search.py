@@ -147,3 +147,19 @@ def test_the_supernet_trains_with_the_specs_threads(tmp_path, monkeypatch):
     spec = spec.model_copy(update={"execution": spec.execution.model_copy(update={"threads": 2})})
     run_search(spec)
     assert seen == [2]
+
+
+def test_a_shared_supernet_reports_the_stand_alone_networks_parameters(tmp_path):
+    # with share: gene a path may run one block twice; `params` must still be the compiled network's
+    from genelang.compiler import load_text
+    from genelang.runtime.networks import build_network
+    spec = oneshot(tmp_path, "shared", generations=1, share="gene")
+    run_search(spec)
+    _, model = spec.configs()
+    db = sqlite3.connect(tmp_path / "shared" / "results.sqlite")
+    rows = list(db.execute("SELECT genome, metrics FROM evaluations"))
+    assert rows
+    for text, metrics in rows:
+        net = build_network(load_text(text).genomes[0], model.skeleton, C=model.C, N=model.N,
+                            layers=model.layers, in_channels=1)
+        assert json.loads(metrics)["params"] == sum(p.numel() for p in net.parameters())

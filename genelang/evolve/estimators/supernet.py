@@ -94,6 +94,8 @@ def supernet(c: Candidate) -> float:
             path.eval()
         correct = sum((path(x[i:i + 256]).argmax(1) == y[i:i + 256]).sum().item() for i in range(0, len(y), 256))
     acc = correct / len(y)
-    c.metrics.update(params=sum(p.numel() for p in path.parameters()), val_acc=acc,
-                     supernet_step=c.context.supernet.step)
+    # `params` is the stand-alone network's, priced by the cost table before scoring: with a
+    # coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
+    c.metrics.setdefault("params", sum(p.numel() for p in path.parameters()))
+    c.metrics.update(val_acc=acc, supernet_step=c.context.supernet.step)
     return acc
