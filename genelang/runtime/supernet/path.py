@@ -12,6 +12,7 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_plan import CellPlan, Step, cell_plan
+from genelang.runtime.networks import cell_specs
 from genelang.runtime.supernet import keys as K
 from genelang.runtime.supernet.shape import SupernetShape
 
@@ -48,14 +49,13 @@ def _key(i: int, st: Step, C_pp: int, C_p: int, share: str) -> str | None:
 
 
 def path_plan(shape: SupernetShape, genome: Genome) -> PathPlan:
-    cells, C = [], shape.C
-    C_pp = C_p = shape.C_stem
-    for i, reduction in enumerate(shape.plan):
-        C *= 2 if reduction else 1
-        plan = cell_plan(genome, shape.cell_gene(reduction).name, reduction)
-        cells.append(CellPath(plan, tuple(_key(i, st, C_pp, C_p, shape.share) for st in plan.steps)))
-        C_pp, C_p = C_p, plan.multiplier * C
-    return PathPlan(tuple(cells), K.head_key(C_p) if shape.head else None, K.classifier_key(C_p))
+    plans = {r: cell_plan(genome, shape.cell_gene(r).name, r) for r in (False, True)}
+    specs = cell_specs(shape.plan, shape.C_stem, shape.C, {r: p.multiplier for r, p in plans.items()})
+    cells = tuple(CellPath(plans[s.reduction], tuple(_key(i, st, s.C_prev_prev, s.C_prev, shape.share)
+                                                     for st in plans[s.reduction].steps))
+                  for i, s in enumerate(specs))
+    C_last = plans[specs[-1].reduction].multiplier * specs[-1].C
+    return PathPlan(cells, K.head_key(C_last) if shape.head else None, K.classifier_key(C_last))
 
 
 class PathCell(nn.Module):
