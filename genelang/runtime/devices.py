@@ -82,12 +82,17 @@ def lightning_devices(device: str) -> tuple[str, int | list[int]]:
     return "gpu", [int(index)] if index else 1
 
 
+def _resolved(precision: str | None, device: str) -> tuple[str, str]:
+    """(device kind, precision): None becomes the runtime's default for the kind."""
+    kind = "gpu" if is_gpu(device) else "cpu"
+    return kind, DEFAULT_PRECISION[kind] if precision is None else str(precision)
+
+
 def lightning_precision(precision: str | None, device: str) -> str:
     """Lightning's precision for ours (`32`, `bf16-mixed`, `16-mixed`; None: the
     runtime's default for the device). fp16 autocast exists on GPUs only, and
     Lightning would quietly train in bf16 instead, so it is refused here."""
-    kind = "gpu" if is_gpu(device) else "cpu"
-    precision = DEFAULT_PRECISION[kind] if precision is None else str(precision)
+    kind, precision = _resolved(precision, device)
     if precision not in PRECISIONS:
         raise GenelangError.at("option", f"precision {precision!r}: one of {', '.join(PRECISIONS)}", "precision=")
     if precision == "16-mixed" and kind == "cpu":
@@ -103,8 +108,7 @@ def autocast(precision: str | None, device: str):
     import contextlib
 
     import torch
-    kind = "gpu" if is_gpu(device) else "cpu"
-    precision = DEFAULT_PRECISION[kind] if precision is None else str(precision)
+    kind, precision = _resolved(precision, device)
     dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
     return contextlib.nullcontext() if dtype is None else torch.autocast("cuda" if kind == "gpu" else "cpu", dtype)
 
