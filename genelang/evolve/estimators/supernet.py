@@ -94,8 +94,7 @@ def supernet(c: Candidate) -> float:
             path.eval()
         correct = sum((path(x[i:i + 256]).argmax(1) == y[i:i + 256]).sum().item() for i in range(0, len(y), 256))
     acc = correct / len(y)
-    # `params` is the stand-alone network's, priced by the cost table before scoring: with a
-    # coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
-    c.metrics.setdefault("params", sum(p.numel() for p in path.parameters()))
+    # `params` stays the cost table's (the stand-alone network's, priced before scoring): with
+    # a coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
     c.metrics.update(val_acc=acc, supernet_step=c.context.supernet.step)
     return acc
