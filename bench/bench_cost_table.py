@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from genelang.evolve.spec import load_spec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime.cost_table import cost_table
 from genelang.runtime.networks import build_network
 from genelang.runtime.summary import summarize

@@ -16,7 +16,7 @@ from genelang.compiler.printer import format_genome
 from genelang.evolve.evaluation import EvalContext, EvalRequest
 from genelang.evolve.fitness import evaluate
 from genelang.evolve.spec import load_spec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
 

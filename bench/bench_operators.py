@@ -25,7 +25,7 @@ import numpy as np
 from genelang.evolve import operators as ops
 from genelang.evolve.codec import Codec
 from genelang.evolve.spec import Operators, SpaceSpec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 
 HEAD, GENES, POP = 6, 4, 100
 RATES = Operators(mutation=0.044, is_transposition=1, ris_transposition=1, one_point=1, two_point=1,

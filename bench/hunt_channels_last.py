@@ -160,7 +160,7 @@ def ops_trials(n: int, seed: int):
 
 def genome_trials(n: int, seed: int):
     from genelang.evolve.spec import load_spec
-    from genelang.evolve.template import Template
+    from genelang.compiler.template import Template
     from genelang.runtime.networks import build_network
     template = Template.from_spec(load_spec(ROOT / "examples/specs/quick.yaml").space)
     rng = random.Random(seed)

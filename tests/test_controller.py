@@ -15,7 +15,7 @@ from genelang.compiler import load_text
 from genelang.evolve.search import run_search
 from genelang.evolve.spec import parse_spec
 from genelang.evolve.strategies import make_strategy
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from tests.test_evolve_search import genomes_in_order, spec_dict
 
 # convs first: the planted genome (every free position at its domain's first

@@ -115,7 +115,7 @@ def test_every_valid_random_genome_builds_a_network():
     """Whatever the checker accepts compiles and runs (reductions line up)."""
     import random
     from genelang.evolve.spec import SpaceSpec
-    from genelang.evolve.template import Template
+    from genelang.compiler.template import Template
     t = Template.from_spec(SpaceSpec(space="conv", adfs=4, adf_head=2, main_head=3))
     rng = random.Random(0)
     x = torch.randn(2, 1, 12, 12)

@@ -15,7 +15,7 @@ from genelang.evolve.fitness import evaluate
 from genelang.evolve.runs import load_run
 from genelang.evolve.search import run_search
 from genelang.evolve.spec import parse_spec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime import train
 from genelang.runtime.cost_table import task_cost_table
 from tests.test_evolve_search import spec_dict

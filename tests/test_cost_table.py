@@ -7,7 +7,7 @@ import torch
 
 from genelang.compiler.conv_plan import cell_plan
 from genelang.evolve.spec import SpaceSpec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime import networks
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.cost_table import cost_table, task_cost_table

@@ -13,7 +13,7 @@ from genelang.compiler.nb201 import (LAYOUT, OPS, SIZE, all_genomes, arch_of, ge
                                      genome_from_key, genome_from_ops, key_of)
 from genelang.errors import CheckError, DataError, GenelangError
 from genelang.runtime.build import build_model
-from genelang.runtime.networks import build_network
+from genelang.runtime.config import ModelConfig
 from genelang.runtime.nb201_network import NB201Network, count_params
 from genelang.runtime.train import TaskConfig, make_model
 from tests.test_tasks import write_cifar
@@ -93,7 +93,7 @@ def test_network_is_nas_bench_201s(tmp_path):
     model, example = build_model(genome_from_key(BEST))
     assert count_params(model) == 1_073_466 and model(example).shape == (2, 10)
     with pytest.raises(GenelangError, match="nb201 genomes do not build on skeleton 'darts'"):
-        build_network(genome_from_key(BEST), "darts")
+        build_model(genome_from_key(BEST), ModelConfig(skeleton="darts"))
     write_cifar(tmp_path, n=2)   # what `genelang train --task cifar10 --root` builds
     assert count_params(make_model(genome_from_key(BEST), TaskConfig("cifar10", root=str(tmp_path)))) == 1_073_466
 

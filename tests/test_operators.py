@@ -11,7 +11,7 @@ from genelang.compiler.registry import arity_fn
 from genelang.evolve import operators as ops
 from genelang.evolve.codec import Codec
 from genelang.evolve.spec import Operators, SpaceSpec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 
 CONV = Template.from_spec(SpaceSpec(space="conv", adfs=3, adf_head=3, main_head=3))
 RNN = Template.from_spec(SpaceSpec(space="rnn", adfs=2, adf_head=3, main_head=4, states=["h", "c"]))

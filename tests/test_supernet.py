@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from genelang.compiler import load_text
-from genelang.evolve.oneshot import supernet_shape
+from genelang.runtime.supernet import SupernetShape
 from genelang.evolve.spec import parse_spec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.networks import build_network
 from genelang.runtime.supernet import StrictFair, Supernet, recalibrate_bn
@@ -40,7 +40,7 @@ def tiny(adfs=3, adf_head=2, main_head=2, ops=OPS, C=4, N=1, skeleton="nasgep", 
                                  "adf_functions": ops}})
     template = Template.from_spec(spec.space)
     _, model = spec.configs()
-    return template, model, supernet_shape(template, model, num_classes=10, in_channels=1, share=share)
+    return template, model, SupernetShape.of(template, model, num_classes=10, in_channels=1, share=share)
 
 
 def _same_function(net: Supernet, genome, model: ModelConfig, x: torch.Tensor) -> None:

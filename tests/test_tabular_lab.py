@@ -12,7 +12,7 @@ from genelang.evolve.codec import Codec
 from genelang.evolve.search import run_search
 from genelang.evolve.spec import parse_spec
 from genelang.evolve.surrogate import MODELS, Surrogate
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime.nb201_table import NB201Table
 from genelang.study.tabular_lab import simulate
 from tests.evolve_helpers import fake_fitness

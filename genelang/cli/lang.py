@@ -18,7 +18,7 @@ from genelang.compiler.check import check_file, load_file
 from genelang.compiler.parser import parse_file
 from genelang.compiler.printer import format_file
 from genelang.compiler.registry import arity_fn, get_space, space_aliases, spaces
-from genelang.compiler.suggest import did_you_mean
+from genelang.suggest import did_you_mean
 from genelang.errors import GenelangError
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))

@@ -6,6 +6,7 @@ The language half imports no torch:
     load_text, load_file        parse + check; raise CheckError with every problem
     format_file                 GeneFile → text (the parser's inverse)
 """
+from genelang.compiler import builtins as _builtins  # noqa: F401  (registers the built-in spaces)
 from genelang.compiler.ast import Gene, GeneFile, Genome
 from genelang.compiler.check import check_file, check_genome, load_file, load_text
 from genelang.compiler.parser import parse_file, parse_text

@@ -14,7 +14,7 @@ from genelang.compiler import karva
 from genelang.compiler.ast import Gene, GeneFile, Genome, Pos
 from genelang.compiler.parser import parse_file, parse_text
 from genelang.compiler.registry import ADF, MAIN, Space, get_space, space_aliases, spaces
-from genelang.compiler.suggest import did_you_mean
+from genelang.suggest import did_you_mean
 from genelang.errors import CheckError, Diagnostic, Location
 
 

@@ -8,6 +8,7 @@ from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.registry import Report, Space, arity_fn
 
 CONV_INPUTS = ("h1", "h2")
+CELLS = {False: "normal", True: "reduction"}   # a skeleton's cell kind (reduction?) -> the cell gene
 LINKS = frozenset({"add", "cat"})   # functions that link rather than transform
 
 
@@ -38,6 +39,17 @@ class ConvSpace(Space):
     def check_extra(self, genome: Genome, report: Report, clean: bool) -> None:
         if clean:
             _check_reduction(genome, report)
+
+    # NASGEP's separate pools: n* ADFs serve the normal cell, r* ADFs the reduction cell
+    def pool_adfs(self, adfs: int) -> list[str]:
+        half = max(1, adfs // 2)
+        return [f"n{i + 1}" for i in range(half)] + [f"r{i + 1}" for i in range(max(1, adfs - half))]
+
+    def pool_of(self, gene: Gene) -> str:
+        return gene.name[0] if gene.kind == "adf" else {"normal": "n", "reduction": "r"}[gene.name]
+
+    def pool_of_adf(self, name: str) -> str:
+        return name[0]
 
 
 def _check_reduction(genome: Genome, report: Report) -> None:

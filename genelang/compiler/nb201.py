@@ -24,7 +24,8 @@ from typing import Iterator
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, Genome
-from genelang.compiler.registry import ADF, MAIN, GeneDomains, Op, Report, Space, register_op, register_space
+from genelang.compiler.registry import ADF, MAIN, Op, Report, Space, register_op, register_space
+from genelang.compiler.template import Slot
 
 NB201 = "nb201"
 INPUT = "x"
@@ -217,15 +218,16 @@ class NB201Space(Space):
             pos = p.gene.pos_of(p.index) if p.gene and p.index >= 0 else (p.gene.pos if p.gene else genome.pos)
             report(p.code, p.message, pos, p.hint)
 
-    def search_layout(self) -> tuple[GeneDomains, ...]:
-        return tuple(GeneDomains(g.kind, g.name, len(g.head),
-                                 tuple(OPS if s == HOLE else (s,) for s in g.symbols)) for g in LAYOUT)
+    def search_layout(self) -> tuple[Slot, ...]:
+        return tuple(Slot.fixed(g.kind, g.name, len(g.head), tuple(OPS if s == HOLE else (s,) for s in g.symbols))
+                     for g in LAYOUT)
 
 
 register_space(NB201Space(
     NB201, main_kind="cell", required_mains=("n3",), allowed_mains=re.compile(r"^n3$"),
     builders_module="genelang.compiler.nb201_ops", inputs=(INPUT,),
-    network="genelang.runtime.build:nb201_network", input_layout=("C", "H", "W"), example_input=(3, 32, 32),
+    network="genelang.runtime.build:nb201_network", skeletons=("nb201",), input_layout=("C", "H", "W"),
+    example_input=(3, 32, 32),
     aliases=("nasbench201", "nas-bench-201", "nats"),
     doc="NAS-Bench-201 cells: nodes n1, n2 (adf) and n3 (cell), six edge operations"))
 _BOTH = frozenset({ADF, MAIN})

@@ -27,12 +27,14 @@ register_space(ConvSpace(
     allowed_mains=re.compile(r"^(normal|reduction)$"),
     builders_module="genelang.compiler.conv_ops", inputs=CONV_INPUTS,
     network="genelang.runtime.build:conv_network", cost_model="genelang.runtime.cost_table:task_cost_table",
+    supernet="genelang.runtime.supernet.conv:conv_supernet", skeletons=("nasgep", "darts"),
     input_layout=("C", "H", "W"),
     example_input=(3, 32, 32), supports_separate_pools=True, aliases=("cnn", "image", "images"),
     doc="image cells: ADFs of conv ops over h1/h2, cells linking ADFs"))
 register_space(RnnSpace(
     RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops", inputs=("x",),
-    network="genelang.runtime.build:rnn_network", input_layout=("T", "F"), example_input=(16, 32),
+    network="genelang.runtime.build:rnn_network", modality="sequence", input_layout=("T", "F"),
+    example_input=(16, 32),
     aliases=("recurrent", "lstm", "gru", "sequence"),
     doc="recurrent cells: one program per state over x, S[t-1] and earlier S[t]"))
 

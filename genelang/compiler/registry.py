@@ -13,6 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 ADF, MAIN = "adf", "main"
+# ModelConfig's skeleton when none is given: the conv space's first; a space
+# that does not build it takes its own default instead (`Space.resolve_skeleton`)
+DEFAULT_SKELETON = "nasgep"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,12 @@ class Space:
     # .params and .macs; `max_operands`: the most terminals a gene of the search
     # reads (its longest tail), which bounds how many operands a function joins
     cost_model: str | None = None
+    # "module:function" building the space's weight-sharing supernet (one-shot search):
+    # fn(template, model, *, num_classes, input_shape, share) -> nn.Module with
+    # `.shape` (runtime.supernet.SearchShape) and `.path(genome)` -> the genome's network
+    supernet: str | None = None
+    modality: str = "image"                 # what its networks read: "image" (N,C,H,W) or "sequence"
+    skeletons: tuple[str, ...] = ()         # the layouts its network builder knows; the first is its default
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
     supports_separate_pools: bool = False   # ADF pools per main gene (NASGEP's n*/r* ADFs)
@@ -106,11 +115,45 @@ class Space:
         """Rules of the space beyond symbols and roles. `clean`: every gene of the
         genome decodes and no problem has been found in it so far."""
 
-    def search_layout(self) -> tuple["GeneDomains", ...] | None:
-        """A fixed-structure space's genes, with the symbols each position may
-        hold (a search varies only positions of several symbols); None: genes
-        are free head|tail Karva strings over the space's functions and terminals."""
+    def search_layout(self) -> tuple["Slot", ...] | None:
+        """A fixed-structure space's genes (`compiler.template.Slot.fixed`), with the
+        symbols each position may hold (a search varies only positions of several
+        symbols); None: genes are free head|tail Karva strings over the space's
+        functions and terminals."""
         return None
+
+    # -- separate ADF pools (`supports_separate_pools`) -----------------------------
+
+    def pool_adfs(self, adfs: int) -> list[str]:
+        """The names of `adfs` ADFs split into one pool per main gene."""
+        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
+
+    def pool_of(self, gene) -> str:
+        """The pool a gene (an ADF or a main gene) belongs to."""
+        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
+
+    def pool_of_adf(self, name: str) -> str:
+        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
+
+    # -- after compilation: what the runtime asks of a space ---------------------
+
+    def resolve_skeleton(self, requested: str | None) -> str | None:
+        """The skeleton a model asking for `requested` builds on: a name of
+        `skeletons`; the space's own first one when none is asked for or the
+        request is the library-wide default (`ModelConfig.skeleton`) that this
+        space does not build; any request for a space without skeletons (None)."""
+        if not self.skeletons:
+            return None
+        if requested in self.skeletons:
+            return requested
+        if requested is None or requested == DEFAULT_SKELETON:
+            return self.skeletons[0]
+        raise LookupError(f"the {self.name} space builds on skeletons {', '.join(self.skeletons)}, "
+                          f"not {requested!r}")
+
+    def supernet_builder(self) -> Callable[..., Any]:
+        """The function named by `supernet`, imported now."""
+        return self._imported(self.supernet, "supernet")
 
     def network_builder(self) -> Callable[..., Any]:
         """The function named by `network`, imported now."""
@@ -125,16 +168,6 @@ class Space:
             raise LookupError(f"the {self.name} space names no {what}")
         module, _, fn = target.partition(":")
         return getattr(importlib.import_module(module), fn)
-
-
-@dataclass(frozen=True)
-class GeneDomains:
-    """One gene of a fixed-structure space: its kind, name, head length and,
-    per position, the symbols it may hold."""
-    kind: str
-    name: str
-    head_len: int
-    domains: tuple[tuple[str, ...], ...]
 
 
 _SPACES: dict[str, Space] = {}
@@ -214,7 +247,3 @@ def arity_fn(space: str) -> Callable[[str], int]:
     if "arity" not in sp._derived:
         sp._derived["arity"] = _Arities({n: op.arity for n, op in sp.ops.items()}).__getitem__
     return sp._derived["arity"]
-
-
-from genelang.compiler import opsets as _opsets  # noqa: E402,F401  (registers built-ins)
-from genelang.compiler import nb201 as _nb201  # noqa: E402,F401  (registers the nb201 space)

@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 
 from genelang.compiler.registry import arity_fn
-from genelang.evolve.template import Symbols, Template
+from genelang.compiler.template import Symbols, Template
 
 
 @dataclass(frozen=True, eq=False)

@@ -54,9 +54,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genelang.compiler.dag import phenotype_hash
-from genelang.evolve.spec_rules import option_errors
 from genelang.evolve.strategies import Member, RandomSearch, register_strategy
-from genelang.evolve.template import Symbols
+from genelang.compiler.template import Symbols
 
 
 _BATCH = 8
@@ -78,10 +77,6 @@ class ControllerOptions(BaseModel):
         if isinstance(v, str) and v not in ("worst", "skip"):
             raise ValueError("a number, 'worst' (the worst reward so far) or 'skip'")
         return v
-
-
-def _check(spec) -> list[tuple[str, str, str]]:
-    return option_errors(ControllerOptions, spec.strategy.options, "strategy.options")
 
 
 @dataclass
@@ -106,12 +101,12 @@ class Baseline:
         return adv
 
 
-@register_strategy("controller", checks=_check)
+@register_strategy("controller", options=ControllerOptions)
 class Controller(RandomSearch):
     def __init__(self, spec, template):
         super().__init__(spec, template)
         from genelang.evolve.policy import Positions, Reinforce, make_policy
-        self.o = ControllerOptions.model_validate(self.s.options)
+        self.o = self.options
         self.positions = Positions(self.codec)
         self.policy = make_policy(self.o.policy, self.positions, hidden=self.o.hidden, seed=spec.run.seed)
         lr = self.o.lr or {"independent": 0.05, "lstm": 0.005}[self.o.policy]

@@ -13,30 +13,25 @@ import torch
 
 from genelang.evolve.evaluation import EvalContext, SupernetRef
 from genelang.evolve.placement import placement
-from genelang.evolve.template import Template
-from genelang.runtime.config import ModelConfig
+from genelang.compiler.template import Template
+from torch import nn
+
+from genelang.compiler.registry import get_space
 from genelang.runtime.devices import torch_threads
-from genelang.runtime.supernet import SAMPLERS, GeneShape, Supernet, SupernetShape, SupernetTraining, train_supernet
+from genelang.runtime.supernet import SAMPLERS, SupernetTraining, train_supernet
 
 
-def supernet_shape(template: Template, model: ModelConfig, *, num_classes: int,
-                   in_channels: int, share: str = "position") -> SupernetShape:
-    genes = tuple(GeneShape(s.kind, s.name, s.head_len, tuple(s.domain(p) for p in range(s.head_len + s.tail_len)))
-                  for s in template.slots)
-    return SupernetShape.of(template.space, genes, model, num_classes=num_classes, in_channels=in_channels,
-                            share=share)
-
-
-def build_supernet(spec) -> Supernet:
-    """The spec's supernet, initialised from the run seed (the same in every process)."""
+def build_supernet(spec) -> nn.Module:
+    """The spec's supernet, as its space builds one, initialised from the run
+    seed (the same in every process)."""
     from genelang.runtime.train import task_data
     task, model = spec.configs()
     data, _ = task_data(task)
-    shape = supernet_shape(Template.from_spec(spec.space), model, num_classes=data.num_classes,
-                           in_channels=data.in_channels, share=spec.supernet.share)
+    space = get_space(spec.space.space)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.run.seed)
-        return Supernet(shape)
+        return space.supernet_builder()(Template.from_spec(spec.space), model, num_classes=data.num_classes,
+                                        input_shape=tuple(data.train_x.shape[1:]), share=spec.supernet.share)
 
 
 def training(spec) -> SupernetTraining:

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from genelang.evolve.codec import Codec
-from genelang.evolve.template import Symbols
+from genelang.compiler.template import Symbols
 
 _MASKED = -1e9     # padding of a short domain: probability exactly 0, log-probability finite
 

@@ -14,20 +14,30 @@ children then scored is kept in `held_out` (evaluations trained on, ρ).
 """
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from genelang.evolve.strategies import GEP, Member, register_strategy
-from genelang.evolve.surrogate import Surrogate
+from genelang.evolve.surrogate import MODELS, Surrogate
 
 
-@register_strategy("predictor-gep")
+class PredictorOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    predictor: Literal[MODELS] = "gbm"          # the surrogate (evolve/surrogate.py)
+    screen: int = Field(10, ge=1)               # GEP generations bred per proposal, the best kept
+    warmup: int | None = Field(None, ge=0)      # evaluations before the surrogate is used (None: 2 × population)
+
+
+@register_strategy("predictor-gep", options=PredictorOptions)
 class PredictorGEP(GEP):
     def __init__(self, spec, template):
         super().__init__(spec, template)
-        o = self.s.options
-        self.kind = o.get("predictor", "gbm")
-        self.screen = int(o.get("screen", 10))
-        self.warmup = int(o.get("warmup", 2 * self.s.population))
+        o = self.options
+        self.kind = o.predictor
+        self.screen = o.screen
+        self.warmup = o.warmup if o.warmup is not None else 2 * self.s.population
         self.seed = spec.run.seed
         self.seen: dict[tuple, float] = {}          # genome symbols -> fitness, in evaluation order
         self.held_out: list[tuple[int, float]] = []

@@ -11,7 +11,7 @@ import torch
 from genelang.errors import GenelangError, SpecError, relocate_argument
 from genelang.evolve.estimators import get_estimator
 from genelang.evolve.evaluation import EvalContext, EvalRequest
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 
 
 def preflight(spec) -> None:

@@ -26,7 +26,7 @@ from genelang.evolve.runlock import RunLock
 from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
 from genelang.evolve.strategies import Member, make_strategy
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.evolve.weights import WeightBanks
 
 

@@ -2,7 +2,8 @@
 path, its YAML line and column, and a did-you-mean for misspelt keys and names."""
 from __future__ import annotations
 
-import difflib
+from genelang.suggest import choices_hint
+
 import re
 from pathlib import Path
 
@@ -98,9 +99,7 @@ def _fields_at(model, loc) -> list[str]:
     return list(getattr(model, "model_fields", {}))
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else (f"choose from: {', '.join(choices)}" if choices else "")
+_did_you_mean = choices_hint
 
 
 def _bounds_message(model, loc) -> str | None:

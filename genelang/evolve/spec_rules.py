@@ -3,6 +3,8 @@ pairs that fit (an estimator and the space it scores), sizes that agree.
 Each rule returns (spec path, message, hint) triples, so all problems show at once."""
 from __future__ import annotations
 
+from genelang.suggest import choices_hint
+
 Problem = tuple[str, str, str]
 COSTS = ("params", "macs")     # what objectives and max_<cost> limits may name
 # other tools' names for them; most NAS papers' "FLOPs" are multiply-adds
@@ -26,11 +28,8 @@ def section_errors(s: dict) -> list[Problem]:
         out += _fitness(s["fitness"])
     if "execution" in s:
         out += _execution(s["execution"])
-    if "model" in s:
-        from genelang.runtime.networks import SKELETONS
-        if s["model"].skeleton not in SKELETONS:
-            out.append(("model.skeleton", f"unknown skeleton {s['model'].skeleton!r}",
-                        _choices(s["model"].skeleton, SKELETONS)))
+    if "model" in s and "space" in s:
+        out += _skeleton(s["space"].space, s["model"].skeleton)
     if "task" in s and s["task"].subset is not None and isinstance(s["task"].val, int) \
             and s["task"].val >= s["task"].subset:
         out.append(("task.val", f"{s['task'].val} validation samples leave none of the subset of "
@@ -38,11 +37,7 @@ def section_errors(s: dict) -> list[Problem]:
     return out
 
 
-def _choices(word: str, names) -> str:
-    import difflib
-    names = sorted(names)
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else f"choose from: {', '.join(names)}"
+_choices = choices_hint
 
 
 def _execution(ex) -> list[Problem]:
@@ -87,7 +82,12 @@ def _strategy(st) -> list[Problem]:
 
 
 def _strategy_checks(spec) -> list[Problem]:
-    from genelang.evolve.strategies import strategy_checks
+    from genelang.evolve.strategies import strategy_checks, strategy_options
+    model = strategy_options(spec.strategy.name)
+    if model is not None:
+        found = option_errors(model, spec.strategy.options, "strategy.options")
+        if found:
+            return found
     check = strategy_checks(spec.strategy.name)
     return list(check(spec)) if check is not None else []
 
@@ -174,6 +174,19 @@ def _costs(spec) -> list[Problem]:
     return out
 
 
+def _skeleton(space_name: str, skeleton: str) -> list[Problem]:
+    from genelang.compiler.registry import spaces
+    space = spaces().get(space_name)
+    if space is None:
+        return []
+    try:
+        space.resolve_skeleton(skeleton)
+    except LookupError:
+        return [("model.skeleton", f"the {space.name} space does not build skeleton {skeleton!r}",
+                 _choices(skeleton, space.skeletons))]
+    return []
+
+
 def _task(spec) -> list[Problem]:
     from genelang.compiler.registry import spaces
     from genelang.runtime.tasks import task_names
@@ -184,7 +197,7 @@ def _task(spec) -> list[Problem]:
     space = spaces().get(spec.space.space)
     if space is None:
         return []
-    wants = images if space.main_kind == "cell" else sequences
+    wants = sequences if space.modality == "sequence" else images
     if name not in wants:
         kind = "image" if wants is images else "sequence"
         return [("task.name", f"{name!r} is not an {kind} task (the {space.name} space trains "
@@ -201,9 +214,13 @@ def _estimator(spec) -> list[Problem]:
     if not known[name].fits(space):
         return [("fitness.estimator", f"{name!r} cannot score genomes of the {space} space",
                  f"estimators for {space}: {', '.join(fitting(space))}")]
+    if known[name].options is not None:
+        found = option_errors(known[name].options, spec.fitness.options, "fitness.options")
+        if found:
+            return found
     out = list(known[name].checks(spec)) if known[name].checks is not None else []
     from genelang.compiler.registry import spaces
-    cells = getattr(spaces().get(space), "main_kind", None) == "cell"
+    cells = getattr(spaces().get(space), "modality", None) == "image"
     if spec.fitness.inherit_weights and not (known[name].trains and cells):
         out.append(("fitness.inherit_weights", "needs a training estimator and a space of image cells",
                     "weights are inherited between trained image cells only"))

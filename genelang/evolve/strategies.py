@@ -9,17 +9,19 @@ population once the children are evaluated. Add one from any module with
 `@register_strategy("name")` and name it in a spec's `strategy.name`."""
 from __future__ import annotations
 
+import importlib
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
+from pydantic import BaseModel
 
 from genelang.evolve.codec import Codec
 from genelang.evolve.operators import keep_valid, mutate_one, reproduce
 from genelang.evolve.selection import rank_keys, roulette, tournament
-from genelang.evolve.template import Symbols, Template
+from genelang.compiler.template import Symbols, Template
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Strategy(ABC):
     def __init__(self, spec, template: Template):
         self.s, self.t = spec.strategy, template
         self.codec = Codec.of(template)
+        model = _OPTIONS.get(spec.strategy.name)
+        # `strategy.options` as the registered model (checked by `spec check` before any run)
+        self.options = model.model_validate(spec.strategy.options) if model is not None else None
 
     def initial(self, rng: random.Random) -> list[Member]:
         """Generation 0 (default: random valid genomes)."""
@@ -75,29 +80,49 @@ class Strategy(ABC):
 _STRATEGIES: dict[str, type[Strategy]] = {}
 Checks = Callable[[Any], list[tuple[str, str, str]]]
 _CHECKS: dict[str, Checks] = {}
+_OPTIONS: dict[str, type[BaseModel]] = {}
+# the built-in strategies that live in modules of their own, registered on first use
+BUILTIN_MODULES = ("genelang.evolve.predictor", "genelang.evolve.controller")
 
 
-def register_strategy(name: str, *, checks: Checks | None = None, replace_existing: bool = False):
-    """Class decorator: register a `Strategy` subclass under `name`. `checks(spec)`
-    returns its own spec rules as (spec path, message, hint), as an estimator's do
-    (its `strategy.options`, say): `spec check` and every run report them."""
+def register_strategy(name: str, *, options: type[BaseModel] | None = None, checks: Checks | None = None,
+                      replace_existing: bool = False):
+    """Class decorator: register a `Strategy` subclass under `name`. `options`: a
+    pydantic model of its `strategy.options` (extra keys forbidden is wise):
+    `spec check` and every run refuse a bad option at `strategy.options.<key>`,
+    and the strategy reads them validated as `self.options`. `checks(spec)`
+    returns further rules of its own as (spec path, message, hint)."""
     def deco(cls: type[Strategy]) -> type[Strategy]:
         if name in _STRATEGIES and not replace_existing:
             raise ValueError(f"strategy {name!r} is already registered")
         _STRATEGIES[name] = cls
-        _CHECKS.pop(name, None)
-        if checks is not None:
-            _CHECKS[name] = checks
+        for table, value in ((_CHECKS, checks), (_OPTIONS, options)):
+            table.pop(name, None)
+            if value is not None:
+                table[name] = value
         return cls
     return deco
 
 
+def _builtins() -> None:
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
 def strategies() -> dict[str, type[Strategy]]:
+    _builtins()
     return dict(_STRATEGIES)
 
 
 def strategy_checks(name: str) -> Checks | None:
+    _builtins()
     return _CHECKS.get(name)
+
+
+def strategy_options(name: str) -> type[BaseModel] | None:
+    """The options model `name` was registered with (None: it takes none it checks)."""
+    _builtins()
+    return _OPTIONS.get(name)
 
 
 @register_strategy("gep")
@@ -171,8 +196,4 @@ class RegularizedEvolution(Strategy):
 
 
 def make_strategy(spec, template: Template) -> Strategy:
-    return _STRATEGIES[spec.strategy.name](spec, template)
-
-
-import genelang.evolve.predictor  # noqa: E402,F401  (registers predictor-gep)
-import genelang.evolve.controller  # noqa: E402,F401  (registers controller)
+    return strategies()[spec.strategy.name](spec, template)

@@ -8,6 +8,7 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.registry import get_space
+from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig
 
 
@@ -20,15 +21,28 @@ def build_model(genome: Genome, model: ModelConfig = ModelConfig(), *, num_class
     shape = tuple(input_shape) if input_shape is not None else space.example_input
     if len(shape) != len(space.input_layout):
         raise ValueError(f"{space.name} input shape is {','.join(space.input_layout)}, got {shape}")
-    net = space.network_builder()(genome, model, num_classes=num_classes, input_shape=shape)
-    return net.eval(), torch.randn(2, *shape)
+    return space_network(genome, model, num_classes=num_classes, input_shape=shape).eval(), torch.randn(2, *shape)
+
+
+def space_network(genome: Genome, model: ModelConfig, *, num_classes: int,
+                  input_shape: tuple[int, ...]) -> nn.Module:
+    """The genome's network as its space builds it, on the skeleton `model` asks
+    for (a located error for one the space does not build)."""
+    space = get_space(genome.space)
+    try:
+        space.resolve_skeleton(model.skeleton)
+    except LookupError as e:
+        raise GenelangError.at("skeleton", f"{space.name} genomes do not build on skeleton {model.skeleton!r}",
+                               "--skeleton", hint=str(e)) from None
+    return space.network_builder()(genome, model, num_classes=num_classes, input_shape=tuple(input_shape))
 
 
 def conv_network(genome: Genome, model: ModelConfig, *, num_classes: int,
                  input_shape: tuple[int, ...]) -> nn.Module:
     from genelang.runtime.networks import build_network
-    return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
-                         num_classes=num_classes, in_channels=input_shape[0], auxiliary=model.auxiliary)
+    skeleton = get_space(genome.space).resolve_skeleton(model.skeleton)
+    return build_network(genome, skeleton, C=model.C, N=model.N, layers=model.layers, num_classes=num_classes,
+                         in_channels=input_shape[0], auxiliary=model.auxiliary, drop_path=model.drop_path)
 
 
 def rnn_network(genome: Genome, model: ModelConfig, *, num_classes: int,

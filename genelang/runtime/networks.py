@@ -1,13 +1,13 @@
-"""Image networks built from a conv genome's cells.
+"""The conv space's image networks, built from a genome's cells.
 
-Three skeletons (`nb201` is the only one, and always the one, for nb201 genomes):
+Two skeletons (the conv space's `skeletons`; NAS-Bench-201's network is the
+nb201 space's own, `runtime/nb201_network.py`):
 - `nasgep` (Alves & de Oliveira 2020, Fig. 3): stem conv 3×3 + BN →
   N normal → reduction → N normal → reduction → N normal → BN + ReLU →
   global average pool → Linear. Channels double at each reduction.
 - `darts`: DARTS's NetworkCIFAR layout: stem conv 3×3 to 3C + BN, `layers`
   cells with reductions at layers//3 and 2·layers//3 (channels double), an
   optional auxiliary head after cell 2·layers//3, global pool, Linear.
-- `nb201`: NAS-Bench-201's fixed network (`nb201_network`), C=16, N=5.
 
 `forward(x)` returns logits in both modes, so the network scripts and exports
 as it is; `forward_with_aux(x)` returns `(logits, aux_logits)` for training
@@ -22,10 +22,8 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_plan import multiplier
+from genelang.compiler.conv_space import CELLS
 from genelang.compiler.lower_conv import CellSpec, lower_cell, set_drop_path
-from genelang.compiler.nb201 import NB201
-
-SKELETONS = ("nasgep", "darts", "nb201")
 
 
 class AuxiliaryHeadCIFAR(nn.Module):
@@ -91,14 +89,23 @@ class Layout:
     aux_index: int             # the cell whose output the auxiliary head reads
 
 
+def _nasgep(N: int, layers: int, stem_multiplier: int | None) -> Layout:
+    plan = [False] * N + [True] + [False] * N + [True] + [False] * N
+    return Layout(tuple(plan), stem_multiplier or 1, len(plan) - N - 1)
+
+
+def _darts(N: int, layers: int, stem_multiplier: int | None) -> Layout:
+    plan = [i in (layers // 3, 2 * layers // 3) for i in range(layers)]
+    return Layout(tuple(plan), stem_multiplier or 3, 2 * layers // 3)
+
+
+LAYOUTS = {"nasgep": _nasgep, "darts": _darts}   # the conv space's skeletons (opsets registers their names)
+
+
 def layout(skeleton: str, *, N: int, layers: int, stem_multiplier: int | None = None) -> Layout:
-    if skeleton == "nasgep":
-        plan = [False] * N + [True] + [False] * N + [True] + [False] * N
-        return Layout(tuple(plan), stem_multiplier or 1, len(plan) - N - 1)
-    if skeleton == "darts":
-        plan = [i in (layers // 3, 2 * layers // 3) for i in range(layers)]
-        return Layout(tuple(plan), stem_multiplier or 3, 2 * layers // 3)
-    raise ValueError(f"unknown skeleton {skeleton!r}; choose from {SKELETONS}")
+    if skeleton not in LAYOUTS:
+        raise ValueError(f"unknown skeleton {skeleton!r}; choose from {', '.join(LAYOUTS)}")
+    return LAYOUTS[skeleton](N, layers, stem_multiplier)
 
 
 def cell_specs(plan: tuple[bool, ...], C_stem: int, C: int, multipliers: dict[bool, int],
@@ -119,30 +126,26 @@ def make_stem(in_channels: int, C_stem: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(in_channels, C_stem, 3, padding=1, bias=False), nn.BatchNorm2d(C_stem))
 
 
+HEADED = frozenset({"nasgep"})    # skeletons with BN + ReLU before the pooling
+
+
 def make_head(skeleton: str, C_last: int) -> nn.Module:
-    return nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False)) if skeleton == "nasgep" else nn.Identity()
+    return nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False)) if skeleton in HEADED else nn.Identity()
 
 
 def build_network(genome: Genome, skeleton: str = "nasgep", *, C: int = 16, N: int = 3,
                   layers: int = 8, num_classes: int = 10, in_channels: int = 3,
                   auxiliary: bool = False, drop_path: float = 0.0,
                   stem_multiplier: int | None = None) -> nn.Module:
-    """A whole image network from a checked conv or nb201 genome."""
-    if (genome.space == NB201) != (skeleton == "nb201") and skeleton != "nasgep":
-        from genelang.errors import GenelangError
-        raise GenelangError.at("skeleton", f"{genome.space} genomes do not build on skeleton {skeleton!r}",
-                               "--skeleton", hint="nb201 genomes, and only they, build on the nb201 skeleton")
-    if genome.space == NB201:   # `nasgep` is everyone's default: an nb201 genome takes its own
-        from genelang.runtime.nb201_network import NB201Network
-        return NB201Network(genome, num_classes, in_channels)
+    """A whole image network from a checked conv genome."""
     lay = layout(skeleton, N=N, layers=layers, stem_multiplier=stem_multiplier)
     C_stem = lay.stem_multiplier * C
-    mults = {False: multiplier(genome, "normal"), True: multiplier(genome, "reduction")}
+    mults = {r: multiplier(genome, cell) for r, cell in CELLS.items()}
     specs = cell_specs(lay.plan, C_stem, C, mults, drop_path > 0)
     # modules are made in this order (stem, cells, head, auxiliary head, classifier)
     # so that a seed draws the same initial weights it always has
     stem = make_stem(in_channels, C_stem)
-    cells = [lower_cell(genome, "reduction" if s.reduction else "normal", s)[0] for s in specs]
+    cells = [lower_cell(genome, CELLS[s.reduction], s)[0] for s in specs]
     chans = [mults[s.reduction] * s.C for s in specs]
     head = make_head(skeleton, chans[-1])
     aux_index, aux = -1, None

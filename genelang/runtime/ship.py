@@ -18,7 +18,6 @@ task has no preprocessing: it takes whatever the caller feeds it.
 """
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.preprocess import Preprocess, with_preprocess
 from genelang.runtime.summary import PartCost, summarize
+from genelang.suggest import with_hint
 
 TARGETS = ("torchscript", "export", "onnx", "python", "dot", "summary")
 SUFFIX = {"torchscript": ".pt", "export": ".pt2", "onnx": ".onnx", "python": ".py", "dot": ".dot",
@@ -124,9 +124,8 @@ def compile_genome(source: str | Path | Genome, to: str, out: str | Path | None 
     (default: see the module docstring); the paths written, main file first.
     The other arguments are load_network's."""
     if to not in TARGETS:
-        close = difflib.get_close_matches(to, TARGETS, n=1)
         raise GenelangError.at("target", f"unknown target {to!r}", "to=",
-                               hint=(f"did you mean {close[0]!r}? " if close else "") + f"targets: {', '.join(TARGETS)}")
+                               hint=with_hint(to, TARGETS, f"targets: {', '.join(TARGETS)}"))
     net = load_network(source, genome=genome, model=model, task=task, num_classes=num_classes,
                        input_shape=input_shape, seed=seed)
     dest = Path(out) if out is not None else net.home / f"{net.genome.name}{SUFFIX[to]}"

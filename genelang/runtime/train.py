@@ -23,11 +23,12 @@ from torch import nn
 from genelang.compiler.ast import Genome
 from genelang.compiler.registry import get_space
 from genelang.compiler.printer import format_genome
+from genelang.errors import GenelangError
 from genelang.runtime.augment import Augment
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.data import DeviceBatches, TensorBatches, loader, split
 from genelang.runtime.devices import is_gpu, lightning_devices, lightning_precision
-from genelang.runtime.networks import build_network
+from genelang.runtime.build import space_network
 from genelang.runtime.preprocess import Preprocess
 from genelang.runtime.tasks import get_task
 
@@ -114,16 +115,17 @@ def device_split(task: TaskConfig, device: str):
 
 
 def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfig()) -> nn.Module:
-    from genelang.errors import GenelangError
+    """The genome's network for `task`: its space's network for an image task,
+    a sequence model around its recurrent cell for a text or time-series task."""
     data = _load(task.name, task.root, task.vectors, task.dataset)
     sequence = _is_sequence(data)
-    if (get_space(genome.space).main_kind == "state") != sequence:
+    space = get_space(genome.space)
+    if (space.modality == "sequence") != sequence:
         raise GenelangError.at("task", f"a {genome.space} genome cannot train on task {task.name!r}", "task=",
-                               hint="conv genomes train on image tasks, rnn genomes on text and time-series tasks")
+                               hint=f"{genome.space} genomes read {space.modality} data; "
+                                    f"task {task.name!r} gives {'sequence' if sequence else 'image'} data")
     if not sequence:
-        return build_network(genome, model.skeleton, C=model.C, N=model.N, layers=model.layers,
-                             num_classes=data.num_classes, in_channels=data.in_channels,
-                             auxiliary=model.auxiliary, drop_path=model.drop_path)
+        return space_network(genome, model, num_classes=data.num_classes, input_shape=tuple(data.train_x.shape[1:]))
     from genelang.runtime.sequence import build_sequence_model
     lm = data.kind == "lm"
     return build_sequence_model(

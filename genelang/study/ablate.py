@@ -20,7 +20,7 @@ from genelang.compiler.dag import canonical, expression
 from genelang.compiler.printer import format_genome
 from genelang.compiler.conv_space import LINKS
 from genelang.compiler.registry import ADF, MAIN, arity_fn, get_space
-from genelang.compiler.suggest import did_you_mean
+from genelang.suggest import did_you_mean
 from genelang.errors import GenelangError
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity")

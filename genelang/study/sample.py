@@ -8,7 +8,7 @@ from pathlib import Path
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve.spec import Spec
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 
 
 def sample_genomes(spec: Spec, n: int, seed: int | None = None) -> list:

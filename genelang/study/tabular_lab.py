@@ -19,7 +19,7 @@ from genelang.compiler.nb201 import key_of
 from genelang.evolve.search import candidate_seed
 from genelang.evolve.spec import Spec
 from genelang.evolve.strategies import Member, make_strategy
-from genelang.evolve.template import Template
+from genelang.compiler.template import Template
 from genelang.runtime.nb201_table import NB201Table
 
 

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import torch
 
-from genelang.evolve.estimators import Candidate, register_estimator
+from genelang.evolve.estimators import Candidate, reads_images, register_estimator
 from genelang.runtime import proxies
-
-IMAGE_SPACES = {"conv"}     # estimators that read an image network's pooled features
 
 
 @register_estimator("params")
@@ -28,13 +26,13 @@ def params(c: Candidate) -> float:
     return -float(c.metrics["params"])
 
 
-@register_estimator("naswot", spaces=IMAGE_SPACES)
+@register_estimator("naswot", fits_space=reads_images)
 def naswot(c: Candidate) -> float:
     """Log-determinant of the binary ReLU-code kernel over one minibatch (Mellor et al. 2021)."""
     return proxies.naswot(*_on_device(c))
 
 
-@register_estimator("synflow", spaces=IMAGE_SPACES)
+@register_estimator("synflow", fits_space=reads_images)
 def synflow(c: Candidate) -> float:
     """Synaptic flow of |θ| with an all-ones input (Tanaka et al. 2020)."""
     net, x, _ = _on_device(c)
@@ -49,7 +47,7 @@ def _on_device(c: Candidate):
     return c.net.to(device), x.to(device), y.to(device)
 
 
-@register_estimator("random-weights", spaces=IMAGE_SPACES)
+@register_estimator("random-weights", fits_space=reads_images)
 @torch.no_grad()
 def random_weights(c: Candidate, n_fit: int = 512) -> float:
     """Ridge readout of random-weight features, mean accuracy over Uniform(−v, v) scales (gene-nas)."""
@@ -71,7 +69,17 @@ def random_weights(c: Candidate, n_fit: int = 512) -> float:
 
 
 def _features(net, x: torch.Tensor) -> torch.Tensor:
-    return net.global_pooling(net.head(net.features(x))).flatten(1)
+    """What the network's classifier reads: the input of the last Linear layer
+    to run, whatever the space's network looks like."""
+    seen = []
+    handles = [m.register_forward_pre_hook(lambda _m, inp: seen.append(inp[0].flatten(1)))
+               for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    try:
+        net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen[-1]
 
 
 def _ridge_accuracy(ftr, ytr, fva, yva) -> float:

@@ -32,10 +32,11 @@ def _check(spec) -> list[tuple[str, str, str]]:
     if spec.supernet.sampling not in SAMPLERS:
         out.append(("supernet.sampling", f"unknown sampling {spec.supernet.sampling!r}",
                     f"choose from: {', '.join(SAMPLERS)}"))
-    if spec.model.skeleton not in ("nasgep", "darts"):
-        out.append(("model.skeleton", f"the supernet stacks conv cells; skeleton {spec.model.skeleton!r} has none",
-                    "choose from: nasgep, darts"))
     return out
+
+
+def _has_supernet(space) -> bool:
+    return space.supernet is not None
 
 
 def _supernet(c: Candidate) -> tuple[nn.Module, torch.memory_format]:
@@ -78,7 +79,7 @@ def _scoring_data(c: Candidate, fmt: torch.memory_format):
             s.val[1][: sn.val_samples].to(device))
 
 
-@register_estimator("supernet", spaces={"conv"}, builds_model=False, checks=_check, prepare=prepare)
+@register_estimator("supernet", fits_space=_has_supernet, builds_model=False, checks=_check, prepare=prepare)
 @torch.inference_mode()
 def supernet(c: Candidate) -> float:
     """Validation accuracy of the genome's path through the trained supernet, BN recalibrated."""

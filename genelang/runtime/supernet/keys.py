@@ -25,7 +25,8 @@ from genelang.compiler.lower_conv import cat_projection, preprocess0, preprocess
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import get_op
 from genelang.runtime.networks import make_head
-from genelang.runtime.supernet.shape import GeneShape, SupernetShape
+from genelang.compiler.template import Slot
+from genelang.runtime.supernet.shape import SupernetShape
 
 SHARES = ("position", "gene", "cell")    # what an operation's block is shared across, finest first
 
@@ -60,12 +61,12 @@ def module_name(key: str) -> str:
     return key.replace(".", "/")
 
 
-def cat_leaves_max(gene: GeneShape, pos: int) -> int:
+def cat_leaves_max(gene: Slot, pos: int) -> int:
     """At most one more leaf than the head positions from `pos` on that may hold a cat."""
     return 1 + sum("cat" in gene.domains[q] for q in range(pos, gene.head_len))
 
 
-def multipliers(gene: GeneShape) -> list[int]:
+def multipliers(gene: Slot) -> list[int]:
     """The output multipliers a main program may have (its root cat's leaves, or 1)."""
     top = cat_leaves_max(gene, 0) if "cat" in gene.domains[0] else 1
     return list(range(1, top + 1))
@@ -83,7 +84,7 @@ def cell_channels(shape: SupernetShape) -> list[tuple[int, list[int]]]:
 Maker = Callable[[], nn.Module]
 
 
-def _gene_blocks(shape: SupernetShape, i: int, gene: GeneShape, C: int,
+def _gene_blocks(shape: SupernetShape, i: int, gene: Slot, C: int,
                  reduction: bool) -> Iterator[tuple[str, Maker]]:
     for pos, domain in enumerate(gene.domains[: gene.head_len]):
         for sym in domain:

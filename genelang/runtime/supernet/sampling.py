@@ -8,8 +8,9 @@ of genomes (`next_group(rng)`; their gradients are summed into one update).
   padded with random draws where the domain is smaller than m). Swapping two
   genomes' symbols at one position keeps that, so the group is then improved
   by swaps: first until every genome is valid, then towards expressing every
-  (cell kind, gene, head position, function) — a symbol trains its block only
-  where its position is coding and its ADF is reached by the cell.
+  item of `shape.targets()` (the conv space: every (cell kind, gene, head
+  position, function) — a symbol trains its block only where its position is
+  coding and its ADF is reached by the cell).
 
 A controller (or any policy) drives training by being such a sampler.
 """
@@ -19,10 +20,8 @@ import random
 from collections import Counter
 from typing import Protocol
 
-from genelang.compiler.dag import main_graph
-from genelang.runtime.supernet.shape import Symbols, SupernetShape
-
-Item = tuple[bool, str, int, str]     # (reduction cell, gene, position, symbol)
+from genelang.compiler.template import Symbols
+from genelang.runtime.supernet.shape import SearchShape
 
 
 class PathSampler(Protocol):
@@ -30,32 +29,20 @@ class PathSampler(Protocol):
 
 
 class Uniform:
-    def __init__(self, shape: SupernetShape):
+    def __init__(self, shape: SearchShape):
         self.shape = shape
 
     def next_group(self, rng: random.Random) -> list[Symbols]:
         return [self.shape.random_genome(rng)]
 
 
-def expressed(shape: SupernetShape, syms: Symbols) -> set[Item]:
-    """The (cell kind, gene, position, function) whose blocks a genome runs."""
-    genome = shape.genome(syms)
-    out: set[Item] = set()
-    for reduction in (False, True):
-        dag = main_graph(genome, shape.cell_gene(reduction).name)
-        for gene, tree in (*dag.adfs, (dag.name, dag.root)):
-            out.update((reduction, gene, n.index, n.symbol) for n in tree.walk() if n.children)
-    return out
-
-
 class StrictFair:
-    def __init__(self, shape: SupernetShape, swaps_per_path: int = 40, tries: int = 5):
+    def __init__(self, shape: SearchShape, swaps_per_path: int = 40, tries: int = 5):
         self.shape, self.swaps, self.tries = shape, swaps_per_path, tries
         self.repaired = 0
         self.free = [(gi, p) for gi, g in enumerate(shape.genes) for p, d in enumerate(g.domains) if len(d) > 1]
         self.m = max((len(shape.genes[gi].domains[p]) for gi, p in self.free), default=1)
-        self.target = {(r, g.name, p, s) for r in (False, True) for g in shape.cell_genes(r)
-                       for p, d in enumerate(g.domains) for s in d if shape.arity(s) > 0}
+        self.target = shape.targets()
 
     def draw(self, rng: random.Random) -> list[Symbols]:
         """A group in which every free position takes each of its symbols once."""
@@ -89,7 +76,7 @@ class _Swapper:
     def __init__(self, fair: StrictFair, group: list[Symbols]):
         self.fair, self.group = fair, group
         self.valid = [fair.shape.is_valid(s) for s in group]
-        self.items = [expressed(fair.shape, s) & fair.target for s in group]
+        self.items = [fair.shape.expressed(s) & fair.target for s in group]
         self.count = Counter(i for s in self.items for i in s)
 
     def score(self) -> tuple[int, int]:
@@ -102,7 +89,7 @@ class _Swapper:
         for i in (j, k):
             self.count.subtract(self.items[i])
             self.valid[i] = self.fair.shape.is_valid(g[i])
-            self.items[i] = expressed(self.fair.shape, g[i]) & self.fair.target
+            self.items[i] = self.fair.shape.expressed(g[i]) & self.fair.target
             self.count.update(self.items[i])
         self.count = +self.count     # drop items no genome expresses any more
 

@@ -1,7 +1,13 @@
-"""What a supernet is built over, as plain data: the genes of a search's
-genome space (per position, the symbols it may hold) and the skeleton the
-cells are stacked in. `evolve` converts its Template into this; the runtime
-never sees a Template."""
+"""What a supernet is built over, as plain data.
+
+`SearchShape` serves every space: the search's gene template (per position,
+the symbols it may hold) and what an operation's block is shared across.
+Samplers ask it which (gene, position, symbol) items a genome trains
+(`expressed`) and which a group of paths should cover (`targets`); a space
+whose positions are not all coding (the conv space: a symbol trains its block
+only where its Karva position is read) says so by overriding both.
+`SupernetShape` is the conv space's: the skeleton its cells are stacked in.
+"""
 from __future__ import annotations
 
 import random
@@ -9,72 +15,96 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from genelang.compiler.ast import Gene, Genome
-from genelang.compiler.check import check_genome
+from genelang.compiler.ast import Genome
+from genelang.compiler.conv_space import CELLS
+from genelang.compiler.dag import main_graph
 from genelang.compiler.registry import arity_fn
+from genelang.compiler.template import Slot, Symbols, Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.networks import layout, make_head
 
-Symbols = list[list[str]]       # one list per gene: head + tail
+Item = tuple     # what a path trains; each space's shape says what its items are
 
 
 @dataclass(frozen=True)
-class GeneShape:
-    kind: str                                   # "adf" or "cell"
-    name: str
-    head_len: int
-    domains: tuple[tuple[str, ...], ...]        # per position (head then tail): the symbols allowed
+class SearchShape:
+    template: Template
+    share: str                                  # what an operation's block is shared across
+
+    @property
+    def space(self) -> str:
+        return self.template.space
+
+    @property
+    def genes(self) -> tuple[Slot, ...]:
+        return self.template.slots
+
+    def arity(self, symbol: str) -> int:
+        return arity_fn(self.space)(symbol)
+
+    def gene(self, name: str) -> Slot:
+        return next(g for g in self.genes if g.name == name)
+
+    def genome(self, syms: Symbols, name: str = "path") -> Genome:
+        return self.template.genome(syms, name)
+
+    def is_valid(self, syms: Symbols) -> bool:
+        return self.template.is_valid(syms)
+
+    def random_genome(self, rng: random.Random) -> Symbols:
+        """A random valid genome (an invalid draw is drawn again)."""
+        return self.template.random(rng)
+
+    def expressed(self, syms: Symbols) -> set[Item]:
+        """The (gene, position, symbol) whose blocks the genome runs: every free position."""
+        return {(g.name, p, syms[gi][p]) for gi, g in enumerate(self.genes) for p in g.free}
+
+    def targets(self) -> set[Item]:
+        """What a group of paths should train between them."""
+        return {(g.name, p, s) for g in self.genes for p in g.free for s in g.domains[p]}
 
 
 @dataclass(frozen=True)
-class SupernetShape:
-    space: str
-    genes: tuple[GeneShape, ...]
+class SupernetShape(SearchShape):
+    """The conv space's: cells stacked in a skeleton, one block per (cell, gene, position, symbol)."""
     plan: tuple[bool, ...]                      # reduction flag of each cell of the skeleton
     C: int
     C_stem: int
     in_channels: int
     num_classes: int
     skeleton: str
-    share: str = "position"                     # what an operation's block is shared across (keys.SHARES)
 
     @classmethod
-    def of(cls, space: str, genes: tuple[GeneShape, ...], model: ModelConfig, *,
-           num_classes: int, in_channels: int, share: str = "position") -> "SupernetShape":
-        """The shape of `build_network(genome, model...)` for every genome of `genes`."""
+    def of(cls, template: Template, model: ModelConfig, *, num_classes: int, in_channels: int,
+           share: str = "position") -> "SupernetShape":
+        """The shape of `build_network(genome, model...)` for every genome of `template`."""
         lay = layout(model.skeleton, N=model.N, layers=model.layers)
-        return cls(space, genes, lay.plan, model.C, lay.stem_multiplier * model.C, in_channels, num_classes,
-                   model.skeleton, share)
+        return cls(template, share, lay.plan, model.C, lay.stem_multiplier * model.C, in_channels, num_classes,
+                   model.skeleton)
 
     @property
     def head(self) -> bool:
         """Whether the skeleton has a head block before the pooling (nasgep's BN + ReLU)."""
         return not isinstance(make_head(self.skeleton, 1), nn.Identity)
 
-    def arity(self, symbol: str) -> int:
-        return arity_fn(self.space)(symbol)
+    def cell_gene(self, reduction: bool) -> Slot:
+        return self.gene(CELLS[reduction])
 
-    def cell_gene(self, reduction: bool) -> GeneShape:
-        return self.gene("reduction" if reduction else "normal")
-
-    def gene(self, name: str) -> GeneShape:
-        return next(g for g in self.genes if g.name == name)
-
-    def cell_genes(self, reduction: bool) -> list[GeneShape]:
+    def cell_genes(self, reduction: bool) -> list[Slot]:
         """The genes whose nodes a cell of this kind may compute: every ADF and its main program."""
         return [g for g in self.genes if g.kind == "adf"] + [self.cell_gene(reduction)]
 
-    def genome(self, syms: Symbols, name: str = "path") -> Genome:
-        return Genome(name, self.space, tuple(Gene(g.kind, g.name, tuple(s[: g.head_len]), tuple(s[g.head_len:]))
-                                              for g, s in zip(self.genes, syms)))
+    def expressed(self, syms: Symbols) -> set[Item]:
+        """The (cell kind, gene, position, function) whose blocks a genome runs: a
+        symbol trains its block only where its position is coding and its ADF is reached."""
+        genome = self.genome(syms)
+        out: set[Item] = set()
+        for reduction in (False, True):
+            dag = main_graph(genome, self.cell_gene(reduction).name)
+            for gene, tree in (*dag.adfs, (dag.name, dag.root)):
+                out.update((reduction, gene, n.index, n.symbol) for n in tree.walk() if n.children)
+        return out
 
-    def is_valid(self, syms: Symbols) -> bool:
-        return not check_genome(self.genome(syms))
-
-    def random_genome(self, rng: random.Random, tries: int = 1000) -> Symbols:
-        """A random valid genome (an invalid draw, a reduction cell that cannot reduce, is drawn again)."""
-        for _ in range(tries):
-            syms = [[rng.choice(d) for d in g.domains] for g in self.genes]
-            if self.is_valid(syms):
-                return syms
-        raise RuntimeError("could not draw a valid genome; widen the space (more ADFs or ops)")
+    def targets(self) -> set[Item]:
+        return {(r, g.name, p, s) for r in (False, True) for g in self.cell_genes(r)
+                for p, d in enumerate(g.domains) for s in d if self.arity(s) > 0}

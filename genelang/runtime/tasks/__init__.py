@@ -2,6 +2,8 @@
 when data is missing) and says what network head it needs."""
 from __future__ import annotations
 
+from genelang.suggest import with_hint
+
 from typing import Callable
 
 _TASKS: dict[str, Callable] = {}
@@ -28,11 +30,8 @@ def get_task(name: str) -> Callable:
     from genelang.errors import DataError
     _load_builtin()
     if name not in _TASKS:
-        import difflib
-        close = difflib.get_close_matches(name, list(_TASKS), n=1)
         raise DataError.at("task", f"unknown task {name!r}", "task=",
-                           hint=(f"did you mean {close[0]!r}? " if close else "") +
-                           f"tasks: {', '.join(sorted(_TASKS))}")
+                           hint=with_hint(name, _TASKS, f"tasks: {', '.join(sorted(_TASKS))}"))
     return _TASKS[name]
 
 

@@ -26,6 +26,7 @@ import torch
 
 from genelang.errors import DataError
 from genelang.runtime.tasks import register_task
+from genelang.suggest import with_hint
 
 UCR_BUNDLED = {"ArrowHead": "load_arrow_head", "BasicMotions": "load_basic_motions",
                "GunPoint": "load_gunpoint", "ItalyPowerDemand": "load_italy_power_demand",
@@ -90,12 +91,9 @@ def _ucr_arrays(dataset: str, root: str | None, split: str):
             raise DataError.at("data", f"{ts.name} unreadable ({err})", str(ts)) from None
         return (*_padded(x), y)
     if dataset not in UCR_BUNDLED:
-        import difflib
-        close = difflib.get_close_matches(dataset, list(UCR_BUNDLED), n=1)
         raise DataError.at("data", f"{dataset!r} is not bundled with sktime", "dataset=",
-                           hint=(f"did you mean {close[0]!r}? " if close else "") +
-                           f"bundled: {', '.join(UCR_BUNDLED)}; or give a root holding "
-                           f"{dataset}/{dataset}_TRAIN.ts")
+                           hint=with_hint(dataset, UCR_BUNDLED, f"bundled: {', '.join(UCR_BUNDLED)}; or give a "
+                                          f"root holding {dataset}/{dataset}_TRAIN.ts"))
     x, y = getattr(datasets, UCR_BUNDLED[dataset])(split=split, return_type="nested_univ")
     return (*_padded(x), y)
 

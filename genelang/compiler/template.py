@@ -1,6 +1,8 @@
 """The shape every genome of a search shares: its genes, head/tail lengths and
-the symbols each position may hold. Operators work on plain symbol lists and
-stay inside these domains, so offspring are always well-formed."""
+the symbols each position may hold. Evolution's operators, the samplers of a
+supernet and the relaxations of differentiable search all work on plain
+symbol lists inside these domains, so what they make is always well-formed.
+A fixed-layout space (`Space.search_layout`) gives its slots directly."""
 from __future__ import annotations
 
 import random
@@ -16,22 +18,39 @@ Symbols = list[list[str]]     # one list per gene: head + tail
 
 @dataclass(frozen=True)
 class Slot:
+    """One gene of every genome of a search: its kind, name, head and tail
+    lengths, and per position (head then tail) the symbols it may hold."""
     kind: str
     name: str
     head_len: int
     tail_len: int
     functions: tuple[str, ...]
     terminals: tuple[str, ...]
-    domains: tuple[tuple[str, ...], ...] | None = None   # per position, for fixed-structure spaces
+    domains: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self):
+        if not self.domains:   # a free Karva gene: functions or terminals in the head, terminals in the tail
+            head = self.functions + self.terminals
+            object.__setattr__(self, "domains", (head,) * self.head_len + (self.terminals,) * self.tail_len)
+
+    @classmethod
+    def fixed(cls, kind: str, name: str, head_len: int, domains: tuple[tuple[str, ...], ...]) -> "Slot":
+        """A gene of a fixed-structure space: positions of one symbol never change."""
+        fns = tuple(dict.fromkeys(x for d in domains[:head_len] for x in d))
+        terms = tuple(dict.fromkeys(x for d in domains[head_len:] for x in d))
+        return cls(kind, name, head_len, len(domains) - head_len, fns, terms, tuple(domains))
 
     @property
     def head_domain(self) -> tuple[str, ...]:
         return self.functions + self.terminals
 
     def domain(self, pos: int) -> tuple[str, ...]:
-        if self.domains is not None:
-            return self.domains[pos]
-        return self.head_domain if pos < self.head_len else self.terminals
+        return self.domains[pos]
+
+    @property
+    def free(self) -> list[int]:
+        """The positions a search varies (those of more than one symbol)."""
+        return [p for p, d in enumerate(self.domains) if len(d) > 1]
 
 
 @dataclass(frozen=True)
@@ -45,13 +64,12 @@ class Template:
         space = get_space(space_spec.space)
         layout = space.search_layout()
         if layout is not None:
-            return cls(space.name, tuple(_fixed_slot(g) for g in layout), name)
+            return cls(space.name, tuple(layout), name)
         adf_fns = tuple(space_spec.adf_functions or space.functions(ADF))
         main_fns = tuple(space_spec.main_functions or space.functions(MAIN))
         pools = space.supports_separate_pools and getattr(space_spec, "separate_pools", False)
-        if pools:   # NASGEP: n* ADFs serve the normal cell, r* ADFs the reduction cell
-            half = max(1, space_spec.adfs // 2)
-            adf_names = [f"n{i + 1}" for i in range(half)] + [f"r{i + 1}" for i in range(max(1, space_spec.adfs - half))]
+        if pools:   # NASGEP: each main gene reads its own pool of ADFs
+            adf_names = space.pool_adfs(space_spec.adfs)
         else:
             adf_names = [f"a{i + 1}" for i in range(space_spec.adfs)]
         mains = space.main_genes(space_spec.states)
@@ -66,8 +84,8 @@ class Template:
             # evolved states read only previous values: no cycles by construction
             terms = tuple(t for t in terminals(skeleton, gene) if not t.endswith("[t]"))
             if pools:
-                prefix = gene.name[0] if gene.kind == "adf" else {"normal": "n", "reduction": "r"}[gene.name]
-                terms = tuple(t for t in terms if t in space.inputs or t[0] == prefix)
+                pool = space.pool_of(gene)
+                terms = tuple(t for t in terms if t in space.inputs or space.pool_of_adf(t) == pool)
             slots.append(Slot(gene.kind, gene.name, h, karva.tail_length(h, max(n_max, space.max_arity(role))),
                               fns, terms))
         return cls(space.name, tuple(slots), name)
@@ -101,10 +119,3 @@ class Template:
             if self.is_valid(syms):
                 return syms
         raise RuntimeError("could not draw a valid genome; widen the space (more ADFs or ops)")
-
-
-def _fixed_slot(g) -> Slot:
-    """A fixed-structure gene: positions of one symbol never change."""
-    fns = tuple(dict.fromkeys(x for d in g.domains[: g.head_len] for x in d))
-    terms = tuple(dict.fromkeys(x for d in g.domains[g.head_len:] for x in d))
-    return Slot(g.kind, g.name, g.head_len, len(g.domains) - g.head_len, fns, terms, tuple(g.domains))
