@@ -15,7 +15,10 @@ from genelang.cli._common import handle_errors
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="genelang")
-def cli() -> None:
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE", envvar="GENELANG_PLUGINS",
+              help="Import MODULE first (repeatable; or GENELANG_PLUGINS, space-separated): the spaces, ops, "
+                   "tasks, estimators and strategies it registers are known to every command.")
+def cli(plugins: tuple[str, ...]) -> None:
     """genelang: write neural architectures as gene expressions, compile,
     train and evolve them.
 
@@ -26,6 +29,11 @@ def cli() -> None:
       genelang evolve spec.yaml            run (or resume) a search
       genelang compile best.gene --to torchscript -o best.pt
     """
+    if plugins:
+        from pathlib import Path
+
+        from genelang.plugins import load_plugins
+        load_plugins(plugins, source="--plugin", base=Path.cwd())
 
 
 # Each module adds its commands to `cli`; the heavy imports (torch, lightning)

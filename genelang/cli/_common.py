@@ -15,6 +15,18 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_USER = 2
 
 
+def skeleton_option(fn):
+    """`--skeleton`: the network layout, one of the genome's space's own
+    (checked against the space when the network is built: a located error)."""
+    import click
+
+    from genelang.compiler.registry import DEFAULT_SKELETON, spaces
+    own = "; ".join(f"{n}: {', '.join(sp.skeletons)}" for n, sp in sorted(spaces().items()) if sp.skeletons)
+    return click.option("--skeleton", default=DEFAULT_SKELETON, show_default=True, metavar="NAME",
+                        help=f"Network layout, from the genome's space ({own}); a space that does not build "
+                             "the default takes its own.")(fn)
+
+
 def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
     if as_json:
         print(json.dumps({"ok": False, "errors": [d.to_dict() for d in diags]}, indent=2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import as_flag, handle_errors, out
+from genelang.cli._common import as_flag, handle_errors, out, skeleton_option
 
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.ship import TARGETS
@@ -59,7 +59,7 @@ def _as_flags(model_flag: str | None):
 @click.option("--spec", "spec_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Build with a search spec's task and model (e.g. RUN_DIR/spec.yaml): the very network the "
                    "search trained, parameter for parameter. Options given here still win.")
-@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default=_M.skeleton, show_default=True)
+@skeleton_option
 @click.option("--input-shape", default=None,
               help="conv: C,H,W (default 3,32,32); rnn: T,F steps and features (default 16,32).")
 @click.option("--classes", type=click.IntRange(1), help="Outputs [default: 10].")

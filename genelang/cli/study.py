@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out
+from genelang.cli._common import handle_errors, out, skeleton_option
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.devices import PRECISIONS, parse_devices
@@ -72,7 +72,7 @@ def _group(value: str) -> tuple[str, Path]:
 @click.option("--lr", default=0.05, show_default=True, type=float)
 @click.option("--channels", "C", default=ModelConfig.C, show_default=True, type=click.IntRange(2))
 @click.option("--cells", "N", default=ModelConfig.N, show_default=True, type=click.IntRange(1))
-@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default=ModelConfig.skeleton, show_default=True)
+@skeleton_option
 @click.option("--layers", default=ModelConfig.layers, show_default=True, type=click.IntRange(3))
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(0),
               help="Parallel training processes (0: in this process).")

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out
+from genelang.cli._common import handle_errors, out, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
 
@@ -26,7 +26,7 @@ from genelang.runtime.devices import PRECISIONS
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate [default: 0.05 SGD for images, 0.003 Adam for text].")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--skeleton", type=click.Choice(["nasgep", "darts"]), default="nasgep", show_default=True)
+@skeleton_option
 @click.option("--channels", "C", default=16, show_default=True, type=click.IntRange(2),
               help="Channels C of the first cells.")
 @click.option("--cells", "N", default=1, show_default=True, type=click.IntRange(1),
