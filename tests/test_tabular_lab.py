@@ -86,3 +86,20 @@ def test_predictor_gep_works_with_any_estimator_and_reports_its_held_out_correla
     assert result.best_fitness is not None and result.evaluations > 6
     run = simulate(nb201_spec(tmp_path, strategy="predictor-gep", options={"warmup": 20}), 0, (100,), NB201Table())
     assert run.held_out and all(-1 <= rho <= 1 for _, rho in run.held_out)
+
+
+@pytest.mark.parametrize("strategy", ["gep", "regularized-evolution"])
+def test_the_lab_and_genelang_evolve_find_the_same_incumbents(tmp_path, strategy):
+    result = run_search(nb201_spec(tmp_path, strategy, strategy=strategy, generations=6))
+    rows = sqlite3.connect(result.run_dir / "results.sqlite").execute(
+        "SELECT fitness, metrics FROM evaluations ORDER BY id").fetchall()
+    import json
+    trace, best = [], (-np.inf, 0.0)
+    for fitness, metrics in rows:
+        if fitness > best[0]:
+            best = (fitness, json.loads(metrics)["val_acc_mean"])
+        trace.append(best[1])
+    spec = nb201_spec(tmp_path, strategy, strategy=strategy, generations=6)
+    lab = simulate(spec, spec.run.seed, tuple(range(1, len(rows) + 1)), NB201Table())
+    assert lab.queries == len(rows) == result.evaluations
+    assert [lab.best_at[b] for b in range(1, len(rows) + 1)] == trace

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
@@ -19,6 +18,7 @@ from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve import best as best_of
 from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, worker_threads
+from genelang.evolve.driver import new_phenotypes, run_generations
 from genelang.evolve.estimators import get_estimator
 from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, WeightBankRef
 from genelang.evolve.identity import check_same_search
@@ -113,14 +113,9 @@ class Search:
 
     def evaluate(self, members: list[Member], generation: int) -> list[Member]:
         """Objectives for every member; each phenotype is evaluated once, ever."""
-        genomes = [self.template.genome(m.lists()) for m in members]
-        phen = [phenotype_hash(g) for g in genomes]
-        texts = [format_genome(g) for g in genomes]
-        first_of: dict[str, int] = {}
-        for i, p in enumerate(phen):
-            if p not in self.cache:
-                first_of.setdefault(p, i)
-        todo = list(first_of.values())
+        self.progress.generation(generation, len(members))
+        phen, todo = new_phenotypes(self.template, members, self.cache)
+        texts = {i: format_genome(self.template.genome(members[i].lists())) for i in todo}
         for i in range(len(members)):
             if i not in todo:
                 self.progress.evaluated(self.cache[phen[i]][0] if phen[i] in self.cache else None, True)
@@ -172,23 +167,12 @@ class Search:
         retrained = []
         try:
             self.progress.start(s.generations, first)
-            if last is None:
-                self._prepare(0)
-                self.progress.generation(0, s.population)
-                pop = self.evaluate(self.strategy.initial(random.Random(f"{self.spec.run.seed}:0")), 0)
-                self._save(0, pop)
-                first = 1
-            else:
+            pop = None
+            if last is not None:
                 self.strategy.observe(self._history(last))
                 pop = self._restore(last)
-            for g in range(first, s.generations):
-                rng = random.Random(f"{self.spec.run.seed}:{g}")
-                self._prepare(g)
-                children = self.strategy.propose(pop, rng)
-                self.progress.generation(g, len(children))
-                children = self.evaluate(children, g)
-                pop = self.strategy.merge(pop, children, rng)
-                self._save(g, pop)
+            pop = run_generations(self.strategy, self.spec.run.seed, self.evaluate, population=pop, first=first,
+                                  stop=lambda g: g >= s.generations, before=self._prepare, after=self._save)
             from genelang.evolve.outputs import write_outputs
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:

@@ -10,12 +10,12 @@ driven generation by generation exactly as `genelang evolve` drives them.
 """
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from genelang.compiler.nb201 import key_of
+from genelang.evolve.driver import new_phenotypes, run_generations
 from genelang.evolve.search import candidate_seed
 from genelang.evolve.spec import Spec
 from genelang.evolve.strategies import Member, make_strategy
@@ -38,36 +38,34 @@ def simulate(spec: Spec, seed: int, budgets: tuple[int, ...], table: NB201Table,
     template = Template.from_spec(spec.space)
     strategy = make_strategy(spec, template)
     budget = max(budgets)
-    seen: dict[tuple, float] = {}
+    seen: dict[str, float] = {}         # phenotype -> reward, as `genelang evolve` caches evaluations
     trace: list[float] = []             # the incumbent's mean after each query
     best = (-np.inf, 0.0)
     seconds = 0.0
+    stale = [0, 0]                      # generations with nothing new, queries before the last one
 
-    def evaluate(members: list[Member]) -> list[Member]:
+    def evaluate(members: list[Member], _generation: int) -> list[Member]:
         nonlocal best, seconds
-        out = []
-        for m in members:
-            if m.syms not in seen and len(trace) < budget:
-                key = key_of(template.genome(m.lists()))
-                rec = table.lookup(key, dataset)
-                reward = rec.draw(np.random.default_rng(candidate_seed(seed, key)))
-                seen[m.syms] = reward
-                seconds += rec.train_time
-                if reward > best[0]:
-                    best = (reward, rec.mean)
-                trace.append(best[1])
-            out.append(Member(m.syms, m.age, (seen.get(m.syms, -np.inf),)))
+        phen, todo = new_phenotypes(template, members, seen)
+        for i in todo[: budget - len(trace)]:
+            rec = table.lookup(key_of(template.genome(members[i].lists())), dataset)
+            # the draw `genelang evolve`'s tabular estimator makes for this candidate
+            reward = rec.draw(np.random.default_rng(candidate_seed(seed, phen[i])))
+            seen[phen[i]] = reward
+            seconds += rec.train_time
+            if reward > best[0]:
+                best = (reward, rec.mean)
+            trace.append(best[1])
+        out = [replace(m, objectives=(seen.get(p, -np.inf),)) for m, p in zip(members, phen)]
         strategy.observe(out)
         return out
 
-    pop = evaluate(strategy.initial(random.Random(f"{seed}:0")))
-    g, stale = 1, 0
-    while len(trace) < budget and stale < 100:   # 100 generations with nothing new: a converged strategy
-        rng = random.Random(f"{seed}:{g}")
-        before = len(trace)
-        pop = strategy.merge(pop, evaluate(strategy.propose(pop, rng)), rng)
-        g += 1
-        stale = stale + 1 if len(trace) == before else 0
+    def after(_g: int, _pop: list[Member]) -> None:
+        stale[0] = stale[0] + 1 if len(trace) == stale[1] else 0
+        stale[1] = len(trace)
+
+    # 100 generations with nothing new: a converged strategy
+    run_generations(strategy, seed, evaluate, stop=lambda g: len(trace) >= budget or stale[0] >= 100, after=after)
     return LabRun(seed, {b: trace[min(b, len(trace)) - 1] for b in budgets}, len(trace), seconds,
                   list(getattr(strategy, "held_out", [])))
 
