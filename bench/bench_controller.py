@@ -91,12 +91,12 @@ def main() -> None:
     result = run_search(spec)
     print(f"controller search: {result.evaluations} evaluations, best {result.best_fitness:.4f}, "
           f"{time.perf_counter() - t0:.0f} s")
+    from genelang.evolve.backends import worker_threads
+    from genelang.evolve.evaluation import EvalContext, RunState
     from genelang.evolve.oneshot import prepare
     ctrl = trained_controller(spec, result.run_dir)
-    search = Search(spec, result.run_dir)     # only for the context of the final supernet
-    search.store.close()
-    search.lock.release()
-    context = prepare(search, None, spec.strategy.generations - 1)
+    state = RunState(spec, result.run_dir, EvalContext(threads=worker_threads(spec)))
+    context = prepare(state, None, spec.strategy.generations - 1)
     rng = random.Random(12345)
     groups = {"controller": [ctrl.t.genome(ctrl.sample(rng)) for _ in range(args.samples)],
               "random": [ctrl.t.genome(ctrl.t.random(rng)) for _ in range(args.samples)]}

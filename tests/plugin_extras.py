@@ -1,10 +1,11 @@
 """A user's plugin module, registered from outside the package: an op, an
 estimator and a strategy (named in a spec's `plugins`)."""
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from genelang.compiler.registry import ADF, Op, register_op
 from genelang.evolve.estimators import register_estimator
-from genelang.evolve.strategies import RandomSearch, register_strategy
+from genelang.evolve.strategies import Member, RandomSearch, register_strategy
 
 
 def _conv3(C: int, stride: int, affine: bool) -> nn.Module:
@@ -24,3 +25,16 @@ def plug_size(c) -> float:
 @register_strategy("plug-random")
 class PlugRandom(RandomSearch):
     """Random search under a plugin's name."""
+
+
+class PlugOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    width: int = Field(3, ge=1)          # children per generation
+
+
+@register_strategy("plug-options", options=PlugOptions)
+class PlugWithOptions(RandomSearch):
+    """Random search that proposes `options.width` children a generation."""
+
+    def propose(self, pop, rng):
+        return [Member.of(self.t.random(rng)) for _ in range(self.options.width)]

@@ -98,3 +98,49 @@ def test_compile_with_a_runs_spec_builds_the_network_the_search_scored(tmp_path)
     assert f"{stored:,}" in res.output or str(stored) in res.output, (stored, res.output)
     plain = CliRunner().invoke(cli, ["compile", str(result.run_dir / "best.gene"), "--to", "summary"])
     assert f"{stored:,}" not in plain.output and str(stored) not in plain.output
+
+
+def _spec_check(tmp_path, strategy: str, options: dict, plugins=()):
+    d = spec_dict(tmp_path, "opts", strategy=strategy, options=options)
+    d["plugins"] = list(plugins)
+    path = tmp_path / "opts.yaml"
+    path.write_text(yaml.safe_dump(d))
+    return path, CliRunner().invoke(cli, ["spec", "check", str(path)])
+
+
+def _line_col(path: Path, key: str) -> str:
+    """`FILE:line:col` of the value of `key:` in the spec file, as a spec error locates it."""
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip().startswith(f"{key}:"):
+            return f"{path.name}:{n}:{line.index(':') + 3}"
+    raise AssertionError(key)
+
+
+def test_a_plugin_strategys_options_model_locates_a_bad_option(tmp_path):
+    path, res = _spec_check(tmp_path, "plug-options", {"width": 0}, ["tests.plugin_extras"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "strategy.options.width" in res.output and "greater than or equal to 1" in res.output
+    assert _line_col(path, "width") in res.output
+    path, res = _spec_check(tmp_path, "plug-options", {"widht": 2}, ["tests.plugin_extras"])
+    assert res.exit_code == 2 and "strategy.options.widht" in res.output and "did you mean 'width'?" in res.output
+    _, res = _spec_check(tmp_path, "plug-options", {"width": 2}, ["tests.plugin_extras"])
+    assert res.exit_code == 0, res.output
+
+
+def test_a_plugin_strategy_reads_its_validated_options(tmp_path):
+    from genelang.evolve.search import run_search
+    from genelang.evolve.spec import parse_spec
+    from tests.evolve_helpers import fake_fitness
+    d = spec_dict(tmp_path, "w2", strategy="plug-options", options={"width": 2}, generations=3)
+    d["plugins"] = ["tests.plugin_extras"]
+    result = run_search(parse_spec(d), evaluate=fake_fitness)
+    rows = sqlite3.connect(result.run_dir / "results.sqlite").execute(
+        "SELECT generation, COUNT(*) FROM evaluations GROUP BY generation").fetchall()
+    assert [n for g, n in rows if g > 0] and all(n <= 2 for g, n in rows if g > 0)
+
+
+def test_predictor_gep_refuses_an_unknown_predictor_at_its_spec_line(tmp_path):
+    path, res = _spec_check(tmp_path, "predictor-gep", {"predictor": "gbn"})
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "strategy.options.predictor" in res.output and "'gbm'" in res.output
+    assert _line_col(path, "predictor") in res.output

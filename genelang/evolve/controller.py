@@ -54,7 +54,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genelang.compiler.dag import phenotype_hash
-from genelang.evolve.strategies import Member, RandomSearch, register_strategy
+from genelang.evolve.strategies import Member, RandomSearch, SamplesPaths, register_strategy
 from genelang.compiler.template import Symbols
 
 
@@ -102,7 +102,7 @@ class Baseline:
 
 
 @register_strategy("controller", options=ControllerOptions)
-class Controller(RandomSearch):
+class Controller(RandomSearch, SamplesPaths):
     def __init__(self, spec, template):
         super().__init__(spec, template)
         from genelang.evolve.policy import Positions, Reinforce, make_policy

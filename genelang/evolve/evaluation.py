@@ -88,3 +88,14 @@ def worker_name(device: str = "cpu") -> str:
     if device == "cpu":
         return name
     return f"{name} gpu {os.environ.get('CUDA_VISIBLE_DEVICES') or device}"
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What an estimator's `prepare` hook reads of the search before a generation:
+    the spec, the run directory, the context the workers get, and the strategy
+    when it samples supernet paths (`strategies.SamplesPaths`), else None."""
+    spec: Any
+    run_dir: Any                       # pathlib.Path
+    context: EvalContext
+    sampler: Any = None

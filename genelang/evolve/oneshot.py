@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import torch
 
-from genelang.evolve.evaluation import EvalContext, SupernetRef
+from genelang.evolve.evaluation import EvalContext, RunState, SupernetRef
 from genelang.evolve.placement import placement
 from genelang.compiler.template import Template
 from torch import nn
@@ -47,19 +47,19 @@ def steps_before(spec, generation: int) -> int:
     return spec.supernet.steps + spec.supernet.steps_per_generation * generation
 
 
-def prepare(search, progress, generation: int) -> EvalContext:
+def prepare(state: RunState, progress, generation: int) -> EvalContext:
     """Train the search's supernet up to where `generation` needs it (resuming its
     checkpoint); the candidates get a reference to it."""
-    spec, ref = search.spec, search.context.supernet
+    spec, ref = state.spec, state.context.supernet
     until = steps_before(spec, generation)
     if ref is not None and ref.step == until:
-        return search.context
+        return state.context
     net = build_supernet(spec)
-    sampler = (search.strategy if generation > 0 and hasattr(search.strategy, "next_group")
+    sampler = (state.sampler if generation > 0 and state.sampler is not None
                else SAMPLERS[spec.supernet.sampling](net.shape))
     device = placement(spec.execution).devices[0]    # the first GPU of the search, if it has any
     with torch_threads(spec.execution.threads):
-        done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
+        done = train_supernet(net, sampler, spec.configs()[0], training(spec), state.run_dir / "supernet",
                               device=device, progress=getattr(progress, "supernet_step", None),
                               until=until)
-    return replace(search.context, supernet=SupernetRef(str(done.checkpoint), done.step))
+    return replace(state.context, supernet=SupernetRef(str(done.checkpoint), done.step))

@@ -34,9 +34,9 @@ def best_retrained(rows: list[Evaluation]) -> Evaluation | None:
     return max(done, key=lambda e: e.metrics["retrained_fitness"], default=None)
 
 
-def write_outputs(search, rows: list[Evaluation]) -> dict[str, Path]:
-    d: Path = search.run_dir
-    name, objectives = search.spec.run.name, search.spec.fitness.objectives
+def write_outputs(run_dir: Path, spec, rows: list[Evaluation]) -> dict[str, Path]:
+    d: Path = run_dir
+    name, objectives = spec.run.name, spec.fitness.objectives
     out: dict[str, Path] = {"history": atomic_write(d / "history.csv", history_csv(rows))}
     top = best_of.best(rows)
     if top is not None:
@@ -55,7 +55,7 @@ def write_outputs(search, rows: list[Evaluation]) -> dict[str, Path]:
             d / "best_retrained.gene", f"# best of run {name} once retrained from scratch (fitness.retrain_top): "
             f"retrained fitness {picked.metrics['retrained_fitness']:.6g}, search fitness {picked.fitness:.6g}\n"
             + picked.genome)
-    out.update(_plots(d, rows, search.spec))
+    out.update(_plots(d, rows, spec))
     return out
 
 

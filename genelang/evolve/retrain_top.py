@@ -8,6 +8,7 @@ it stands for. Already retrained candidates are kept when a run resumes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from genelang.evolve.best import ranked
 from genelang.evolve.store import Evaluation
@@ -20,14 +21,16 @@ class Retrained:
     retrained_fitness: float | None
 
 
-def retrain_top(search, rows: list[Evaluation]) -> list[Retrained]:
+def retrain_top(run_dir: Path, spec, rows: list[Evaluation], store) -> list[Retrained]:
+    """Retrain the run's top `fitness.retrain_top` alone (`genelang train RUN_DIR
+    --candidate ID`), storing each result beside its evaluation in `store`."""
     from genelang.evolve.runs import retrain
-    top = ranked(rows)[: search.spec.fitness.retrain_top]
+    top = ranked(rows)[: spec.fitness.retrain_top]
     out = []
     for e in top:
         if "retrained_fitness" not in e.metrics:
-            result, _, _ = retrain(search.run_dir, e.id)
+            result, _, _ = retrain(run_dir, e.id)
             e.metrics.update(retrained_fitness=result.metrics.get("score"), retrained_params=result.params)
-            search.store.add_metrics(e.id, {k: e.metrics[k] for k in ("retrained_fitness", "retrained_params")})
+            store.add_metrics(e.id, {k: e.metrics[k] for k in ("retrained_fitness", "retrained_params")})
         out.append(Retrained(e.id, e.fitness, e.metrics["retrained_fitness"]))
     return out

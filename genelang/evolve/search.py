@@ -20,12 +20,12 @@ from genelang.evolve import best as best_of
 from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, worker_threads
 from genelang.evolve.driver import new_phenotypes, run_generations
 from genelang.evolve.estimators import get_estimator
-from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, WeightBankRef
+from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, RunState, WeightBankRef
 from genelang.evolve.identity import check_same_search
 from genelang.evolve.runlock import RunLock
 from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
-from genelang.evolve.strategies import Member, make_strategy
+from genelang.evolve.strategies import Member, SamplesPaths, make_strategy
 from genelang.compiler.template import Template
 from genelang.evolve.weights import WeightBanks
 
@@ -177,8 +177,8 @@ class Search:
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
                 from genelang.evolve.retrain_top import retrain_top
-                retrained = retrain_top(self, rows)
-            outputs = write_outputs(self, rows)
+                retrained = retrain_top(self.run_dir, self.spec, rows, self.store)
+            outputs = write_outputs(self.run_dir, self.spec, rows)
             top = best_of.best(rows)
         finally:
             self.backend.close()
@@ -192,7 +192,9 @@ class Search:
         candidates share up to where this generation needs it)."""
         prepare = get_estimator(self.spec.fitness.estimator).prepare
         if prepare is not None and not self.injected:
-            self.context = prepare(self, self.progress, generation)
+            sampler = self.strategy if isinstance(self.strategy, SamplesPaths) else None
+            state = RunState(self.spec, self.run_dir, self.context, sampler)
+            self.context = prepare(state, self.progress, generation)
 
     def _save(self, g: int, pop: list[Member]) -> None:
         rows = []

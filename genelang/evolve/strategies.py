@@ -77,6 +77,15 @@ class Strategy(ABC):
         learn from the whole history."""
 
 
+class SamplesPaths(ABC):
+    """A strategy that also drives one-shot training: after generation 0, the
+    supernet trains on the groups of genomes it samples (ENAS's alternation)."""
+
+    @abstractmethod
+    def next_group(self, rng: random.Random) -> list[Symbols]:
+        """The genomes whose gradients make one supernet step."""
+
+
 _STRATEGIES: dict[str, type[Strategy]] = {}
 Checks = Callable[[Any], list[tuple[str, str, str]]]
 _CHECKS: dict[str, Checks] = {}

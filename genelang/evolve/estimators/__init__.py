@@ -15,7 +15,7 @@ names them instead); `spec check` refuses a pair that does not fit.
 False means the estimator needs no network (a table lookup, say): then
 `c.net` is None and it reports `params` itself if it knows them. `prepare`,
 when given, runs in the search's process before each generation's candidates
-(resumed runs too): `prepare(search, progress, generation) -> EvalContext`
+(resumed runs too): `prepare(state: RunState, progress, generation) -> EvalContext`
 readies what they share (the supernet is trained there) and says where it is.
 """
 from __future__ import annotations

@@ -11,6 +11,7 @@ or imagenet16-120. Needs the `nb201` extra.
 from __future__ import annotations
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.runtime.nb201_table import DATASETS, NB201Table
@@ -19,15 +20,23 @@ from genelang.runtime.nb201_table import DATASETS, NB201Table
 TABLE = NB201Table()
 
 
+class TabularOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset: str = "cifar10"     # cifar10 (NATS's cifar10-valid) | cifar100 | imagenet16-120
+
+    @field_validator("dataset")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in DATASETS:
+            raise ValueError(f"unknown NAS-Bench-201 data set {v!r}; choose from: {', '.join(DATASETS)}")
+        return v
+
+
 def dataset_of(spec) -> str:
-    return spec.fitness.options.get("dataset", "cifar10")
+    return TabularOptions.model_validate(spec.fitness.options).dataset
 
 
 def _check(spec) -> list[tuple[str, str, str]]:
-    ds = dataset_of(spec)
-    if ds not in DATASETS:
-        return [("fitness.options.dataset", f"unknown NAS-Bench-201 data set {ds!r}",
-                 f"choose from: {', '.join(DATASETS)}")]
     from genelang.runtime.nb201_table import table_dir
     from genelang.errors import DataError
     try:
@@ -37,7 +46,7 @@ def _check(spec) -> list[tuple[str, str, str]]:
     return []
 
 
-@register_estimator("tabular", spaces={"nb201"}, builds_model=False, checks=_check)
+@register_estimator("tabular", spaces={"nb201"}, builds_model=False, checks=_check, options=TabularOptions)
 def tabular(c: Candidate) -> float:
     """NAS-Bench-201's 200-epoch validation accuracy of one stored seed (%)."""
     from genelang.compiler.nb201 import key_of
