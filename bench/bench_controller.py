@@ -22,11 +22,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from genelang.compiler.printer import format_genome  # noqa: E402
-from genelang.evolve.controller import Controller  # noqa: E402
-from genelang.evolve.evaluation import EvalRequest  # noqa: E402
-from genelang.evolve.fitness import evaluate  # noqa: E402
+from genelang.evolve.strategies.controller import Controller  # noqa: E402
+from genelang.evolve.execution.evaluation import EvalRequest  # noqa: E402
+from genelang.evolve.execution.fitness import evaluate  # noqa: E402
 from genelang.evolve.search import Search, run_search  # noqa: E402
-from genelang.evolve.spec import load_spec  # noqa: E402
+from genelang.evolve.spec.schema import load_spec  # noqa: E402
 from genelang.study.stats import pairwise  # noqa: E402
 
 SPEC = ROOT / "examples" / "specs" / "controller_fmnist.yaml"
@@ -91,9 +91,9 @@ def main() -> None:
     result = run_search(spec)
     print(f"controller search: {result.evaluations} evaluations, best {result.best_fitness:.4f}, "
           f"{time.perf_counter() - t0:.0f} s")
-    from genelang.evolve.backends import worker_threads
-    from genelang.evolve.evaluation import EvalContext, RunState
-    from genelang.evolve.oneshot import prepare
+    from genelang.evolve.execution.backends import worker_threads
+    from genelang.evolve.execution.evaluation import EvalContext, RunState
+    from genelang.evolve.estimators.oneshot import prepare
     ctrl = trained_controller(spec, result.run_dir)
     state = RunState(spec, result.run_dir, EvalContext(threads=worker_threads(spec)))
     context = prepare(state, None, spec.strategy.generations - 1)

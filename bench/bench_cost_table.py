@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from genelang.evolve.spec import load_spec
+from genelang.evolve.spec.schema import load_spec
 from genelang.compiler.template import Template
 from genelang.runtime.cost_table import cost_table
 from genelang.runtime.networks import build_network

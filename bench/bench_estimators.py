@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 
 from genelang.compiler.printer import format_genome
-from genelang.evolve.evaluation import EvalContext, EvalRequest
-from genelang.evolve.fitness import evaluate
-from genelang.evolve.spec import load_spec
+from genelang.evolve.execution.evaluation import EvalContext, EvalRequest
+from genelang.evolve.execution.fitness import evaluate
+from genelang.evolve.spec.schema import load_spec
 from genelang.compiler.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]

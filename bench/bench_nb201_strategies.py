@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from genelang.runtime.nb201_table import NB201Table
 from genelang.study.tabular_lab import compare_strategies, p_value
 

@@ -70,7 +70,7 @@ def launch(name: str, spec: dict) -> subprocess.Popen:
 
 
 def write_genomes() -> dict:
-    from genelang.evolve.runs import load_run
+    from genelang.evolve.run.runs import load_run
     out, genomes = {}, OUT / "genomes"
     genomes.mkdir(exist_ok=True)
     train, oneshot = load_run(OUT / "train"), load_run(OUT / "oneshot")

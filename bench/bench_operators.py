@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from genelang.evolve import operators as ops
-from genelang.evolve.codec import Codec
-from genelang.evolve.spec import Operators, SpaceSpec
+from genelang.evolve.genome import operators as ops
+from genelang.evolve.genome.codec import Codec
+from genelang.evolve.spec.schema import Operators, SpaceSpec
 from genelang.compiler.template import Template
 
 HEAD, GENES, POP = 6, 4, 100

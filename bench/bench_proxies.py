@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from scipy import stats
 
-from genelang.evolve.fitness import evaluate
-from genelang.evolve.spec import load_spec
+from genelang.evolve.execution.fitness import evaluate
+from genelang.evolve.spec.schema import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

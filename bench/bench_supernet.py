@@ -3,7 +3,7 @@ throughput), over quick.yaml's space with the task on 10,000 Fashion-MNIST
 images, as bench/supernet_truth.py trained its 50 random genomes.
 
 `train`: one supernet (`--sampling uniform|strict-fair`) through the search's
-own code path (evolve/oneshot.py: build_supernet, training, train_supernet),
+own code path (evolve/estimators/oneshot.py: build_supernet, training, train_supernet),
 cached in bench/data/supernet/ (a finished one is not trained again). Both
 samplings get the same budget of *paths* (forward + backward passes of one
 genome on one minibatch), so about the same compute: a strict-fair step trains
@@ -33,11 +33,11 @@ import torch
 import yaml
 from scipy.stats import kendalltau, spearmanr
 
-from genelang.evolve.backends import Backend, PoolExecutor
-from genelang.evolve.evaluation import EvalContext, EvalRequest, SupernetRef
-from genelang.evolve.fitness import evaluate
-from genelang.evolve.oneshot import build_supernet, training
-from genelang.evolve.spec import SupernetSpec, parse_spec
+from genelang.evolve.execution.backends import Backend, PoolExecutor
+from genelang.evolve.execution.evaluation import EvalContext, EvalRequest, SupernetRef
+from genelang.evolve.execution.fitness import evaluate
+from genelang.evolve.estimators.oneshot import build_supernet, training
+from genelang.evolve.spec.schema import SupernetSpec, parse_spec
 from genelang.runtime.supernet import SAMPLERS, load_checkpoint, train_supernet
 from genelang.runtime.supernet.keys import SHARES
 
@@ -124,7 +124,7 @@ def with_scoring(spec, bn_batches: int, val_samples: int, precision: str | None 
 
 def run_supernet(run_dir: Path):
     """A search's own spec and trained supernet (RUN_DIR/supernet/checkpoint.pt)."""
-    from genelang.evolve.runs import load_run
+    from genelang.evolve.run.runs import load_run
     spec = load_run(run_dir).spec
     saved = load_checkpoint(run_dir / "supernet" / "checkpoint.pt")
     return spec, SupernetRef(str(run_dir / "supernet" / "checkpoint.pt"), saved["step"])

@@ -159,7 +159,7 @@ def ops_trials(n: int, seed: int):
 
 
 def genome_trials(n: int, seed: int):
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
     from genelang.compiler.template import Template
     from genelang.runtime.networks import build_network
     template = Template.from_spec(load_spec(ROOT / "examples/specs/quick.yaml").space)

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from genelang.compiler.dag import phenotype_hash  # noqa: E402
 from genelang.compiler.printer import format_genome  # noqa: E402
-from genelang.evolve.spec import load_spec  # noqa: E402
+from genelang.evolve.spec.schema import load_spec  # noqa: E402
 from genelang.compiler.template import Template  # noqa: E402
 from genelang.runtime.train import quiet_lightning, train_genome  # noqa: E402
 

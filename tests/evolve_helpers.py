@@ -11,7 +11,7 @@ def fake_fitness(text: str, seed: int, delay: float = 0.0) -> dict:
 
 
 def _result(text: str, seed: int):
-    from genelang.evolve.evaluation import EvalResult
+    from genelang.evolve.execution.evaluation import EvalResult
     return EvalResult.coerce(fake_fitness(text, seed))
 
 
@@ -35,7 +35,7 @@ def report_pid_then_sleep(request):
     import os
     from pathlib import Path
 
-    from genelang.evolve.evaluation import EvalResult
+    from genelang.evolve.execution.evaluation import EvalResult
     Path(request.genome, str(os.getpid())).touch()
     time.sleep(request.seed)
     return EvalResult("ok", 0.0)
@@ -45,7 +45,7 @@ def report_device(request):
     """A pool runner that reports the device it was given and the GPU its process may see."""
     import os
 
-    from genelang.evolve.evaluation import EvalResult
+    from genelang.evolve.execution.evaluation import EvalResult
     time.sleep(0.2)   # long enough that the pool starts every worker
     return EvalResult("ok", 0.0, metrics={"pid": os.getpid()},
                       reason=f"{request.context.device}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}")
@@ -55,7 +55,7 @@ def gpu_probe(request):
     """A Ray runner that reports when it ran, on which (logical) GPU, and the device it was given."""
     import ray
 
-    from genelang.evolve.evaluation import EvalResult
+    from genelang.evolve.execution.evaluation import EvalResult
     start = time.time()
     time.sleep(1.0)
     return EvalResult("ok", 0.0, metrics={"start": start, "end": time.time()},

@@ -87,7 +87,7 @@ def test_an_unknown_plugin_is_a_located_spec_error(tmp_path):
 
 def test_compile_with_a_runs_spec_builds_the_network_the_search_scored(tmp_path):
     from genelang.evolve.search import run_search
-    from genelang.evolve.spec import parse_spec
+    from genelang.evolve.spec.schema import parse_spec
     d = spec_dict(tmp_path, "scored", generations=1)
     d["model"] = {"C": 6, "N": 1}          # not the compile defaults
     result = run_search(parse_spec(d))
@@ -129,7 +129,7 @@ def test_a_plugin_strategys_options_model_locates_a_bad_option(tmp_path):
 
 def test_a_plugin_strategy_reads_its_validated_options(tmp_path):
     from genelang.evolve.search import run_search
-    from genelang.evolve.spec import parse_spec
+    from genelang.evolve.spec.schema import parse_spec
     from tests.evolve_helpers import fake_fitness
     d = spec_dict(tmp_path, "w2", strategy="plug-options", options={"width": 2}, generations=3)
     d["plugins"] = ["tests.plugin_extras"]

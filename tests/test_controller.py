@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from genelang.cli import cli
 from genelang.compiler import load_text
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from genelang.evolve.strategies import make_strategy
 from genelang.compiler.template import Template
 from tests.test_evolve_search import genomes_in_order, spec_dict

@@ -114,7 +114,7 @@ def test_an_adf_that_is_only_an_input_is_read_at_stride_2_in_reduction():
 def test_every_valid_random_genome_builds_a_network():
     """Whatever the checker accepts compiles and runs (reductions line up)."""
     import random
-    from genelang.evolve.spec import SpaceSpec
+    from genelang.evolve.spec.schema import SpaceSpec
     from genelang.compiler.template import Template
     t = Template.from_spec(SpaceSpec(space="conv", adfs=4, adf_head=2, main_head=3))
     rng = random.Random(0)

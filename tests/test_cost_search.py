@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from genelang.cli import cli
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
-from genelang.evolve.evaluation import EvalRequest
-from genelang.evolve.fitness import evaluate
-from genelang.evolve.runs import load_run
+from genelang.evolve.execution.evaluation import EvalRequest
+from genelang.evolve.execution.fitness import evaluate
+from genelang.evolve.run.runs import load_run
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from genelang.compiler.template import Template
 from genelang.runtime import train
 from genelang.runtime.cost_table import task_cost_table

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from genelang.compiler.conv_plan import cell_plan
-from genelang.evolve.spec import SpaceSpec
+from genelang.evolve.spec.schema import SpaceSpec
 from genelang.compiler.template import Template
 from genelang.runtime import networks
 from genelang.runtime.config import ModelConfig, TaskConfig

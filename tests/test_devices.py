@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from genelang.cli import cli
 from genelang.errors import GenelangError, SpecError
-from genelang.evolve.placement import DEFAULT_PER_DEVICE, assign, placement
-from genelang.evolve.spec import ExecutionSpec, parse_spec
+from genelang.evolve.execution.placement import DEFAULT_PER_DEVICE, assign, placement
+from genelang.evolve.spec.schema import ExecutionSpec, parse_spec
 from genelang.runtime import devices
 from genelang.runtime.devices import lightning_devices, lightning_precision, parse_devices, resolve_devices
 from tests.test_evolve_search import ROOT, spec_dict
@@ -74,8 +74,8 @@ def test_a_gpu_the_machine_lacks_is_a_located_spec_error(tmp_path, monkeypatch):
 
 
 def test_workers_are_pinned_to_their_devices(tmp_path, monkeypatch):
-    from genelang.evolve.backends import Backend, PoolExecutor, make_backend, worker_threads
-    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.execution.backends import Backend, PoolExecutor, make_backend, worker_threads
+    from genelang.evolve.execution.evaluation import EvalRequest
     from tests.evolve_helpers import report_device
     monkeypatch.setattr(devices, "visible_gpus", lambda: 2)
     d = spec_dict(tmp_path)
@@ -167,8 +167,8 @@ def test_the_device_resident_path_trains_through_lightning(monkeypatch, one_thre
 
 
 def test_the_train_estimator_trains_on_the_candidates_device(tmp_path, monkeypatch):
-    from genelang.evolve.evaluation import EvalContext, EvalRequest
-    from genelang.evolve.fitness import evaluate
+    from genelang.evolve.execution.evaluation import EvalContext, EvalRequest
+    from genelang.evolve.execution.fitness import evaluate
     from genelang.runtime import train
     from genelang.runtime.train import TrainResult
     seen = {}
@@ -191,8 +191,8 @@ def test_out_of_gpu_memory_fails_that_candidate_frees_memory_and_the_workers_go_
 
     import torch
 
-    from genelang.evolve.evaluation import EvalRequest
-    from genelang.evolve.fitness import evaluate
+    from genelang.evolve.execution.evaluation import EvalRequest
+    from genelang.evolve.execution.fitness import evaluate
     from genelang.evolve.search import run_search
     d = spec_dict(tmp_path, "oom", generations=2)
     d["plugins"] = ["tests.oom_plugin"]

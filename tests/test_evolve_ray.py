@@ -4,7 +4,7 @@ import sqlite3
 import ray   # the dev extra installs it
 
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from tests.test_evolve_search import spec_dict
 
 
@@ -22,8 +22,8 @@ def test_tiny_search_on_local_ray(tmp_path):
 
 
 def test_a_stalled_ray_task_times_out_alone():
-    from genelang.evolve.backends import Backend, RayExecutor
-    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.execution.backends import Backend, RayExecutor
+    from genelang.evolve.execution.evaluation import EvalRequest
     from tests.evolve_helpers import stall_on_seed_zero
     try:
         backend = Backend(RayExecutor(None, workers=2), stall_on_seed_zero, timeout=4, grace=4)
@@ -38,8 +38,8 @@ def test_a_stalled_ray_task_times_out_alone():
 
 
 def test_ray_packs_candidates_on_fractional_gpus_without_oversubscribing(tmp_path):
-    from genelang.evolve.backends import make_backend
-    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.execution.backends import make_backend
+    from genelang.evolve.execution.evaluation import EvalRequest
     from tests.evolve_helpers import gpu_probe
     d = spec_dict(tmp_path, "ray-gpu")
     d["execution"] = {"backend": "ray", "devices": "auto", "per_device": 2}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from genelang.cli import cli
 from genelang.errors import SpecError
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import load_spec, parse_spec
+from genelang.evolve.spec.schema import load_spec, parse_spec
 from tests.evolve_helpers import fake_fitness
 
 ROOT = Path(__file__).parents[1]
@@ -109,7 +109,7 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 from functools import partial
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import load_spec
+from genelang.evolve.spec.schema import load_spec
 from tests.evolve_helpers import fake_fitness
 run_search(load_spec(sys.argv[1]), evaluate=partial(fake_fitness, delay=float(sys.argv[2])))
 """
@@ -194,8 +194,8 @@ def test_cli_spec_commands_and_evolve(tmp_path):
 
 
 def test_real_estimators_on_tiny_data(tmp_path):
-    from genelang.evolve.evaluation import EvalRequest
-    from genelang.evolve.fitness import evaluate
+    from genelang.evolve.execution.evaluation import EvalRequest
+    from genelang.evolve.execution.fitness import evaluate
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
     base = spec_dict(tmp_path)
     base["task"]["subset"] = 256
@@ -241,8 +241,8 @@ def test_recurrent_search_on_text(tmp_path):
 
 
 def test_a_worker_crash_fails_only_its_own_candidate():
-    from genelang.evolve.backends import Backend, PoolExecutor
-    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.execution.backends import Backend, PoolExecutor
+    from genelang.evolve.execution.evaluation import EvalRequest
     from tests.evolve_helpers import crash_on_seed_zero
     pool = Backend(PoolExecutor(2), crash_on_seed_zero)
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()
@@ -259,8 +259,8 @@ def test_a_worker_crash_fails_only_its_own_candidate():
 
 
 def test_a_stalled_candidate_times_out_alone():
-    from genelang.evolve.backends import Backend, PoolExecutor
-    from genelang.evolve.evaluation import EvalRequest
+    from genelang.evolve.execution.backends import Backend, PoolExecutor
+    from genelang.evolve.execution.evaluation import EvalRequest
     from tests.evolve_helpers import stall_on_seed_zero
     pool = Backend(PoolExecutor(2), stall_on_seed_zero, timeout=1, grace=8)
     text = (ROOT / "examples" / "genotypes" / "nasgep_demo.gene").read_text()

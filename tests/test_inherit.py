@@ -8,7 +8,7 @@ import torch
 
 from genelang.compiler import load_text
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from genelang.runtime import inherit as inh
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.build import build_model
@@ -109,7 +109,7 @@ def test_inherit_weights_needs_training(tmp_path):
 
 
 def test_banks_merge_in_generation_order_and_survive_a_rerun(tmp_path):
-    from genelang.evolve.weights import WeightBanks
+    from genelang.evolve.execution.weights import WeightBanks
     wb = WeightBanks(tmp_path / "weights")
     assert wb.context(0)["bank"] is None
     out = tmp_path / "weights" / "gen-0"
@@ -126,7 +126,7 @@ def test_banks_merge_in_generation_order_and_survive_a_rerun(tmp_path):
 
 
 def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_one(tmp_path, monkeypatch):
-    from genelang.evolve import backends
+    from genelang.evolve.execution import backends
     from tests.test_evolve_search import final_population
 
     real, calls = backends.evaluate, []
@@ -156,8 +156,8 @@ def test_interrupted_and_resumed_inheriting_search_ends_like_an_uninterrupted_on
 
 
 def test_a_worker_that_cannot_see_the_bank_fails_loudly(tmp_path):
-    from genelang.evolve.evaluation import EvalContext, EvalRequest, WeightBankRef
-    from genelang.evolve.fitness import evaluate
+    from genelang.evolve.execution.evaluation import EvalContext, EvalRequest, WeightBankRef
+    from genelang.evolve.execution.fitness import evaluate
     bank = WeightBankRef(str(tmp_path / "elsewhere" / "bank-0.pt"), str(tmp_path / "gen-1"))
     r = evaluate(EvalRequest(A, 0, _inherit_spec(tmp_path, "remote"), EvalContext(inherit=bank)))
     assert r.status == "failed" and "filesystem every worker shares" in r.reason

@@ -14,7 +14,7 @@ import genelang
 from genelang.cli import cli
 from genelang.errors import SpecError
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from tests.evolve_helpers import fake_fitness
 from tests.test_evolve_search import spec_dict
 
@@ -139,7 +139,7 @@ def test_spec_messages_suggest_keys_report_everything_and_locate_values(tmp_path
 
 
 def test_evolve_threads_option_reaches_the_workers(tmp_path):
-    from genelang.evolve.backends import worker_threads
+    from genelang.evolve.execution.backends import worker_threads
     d = spec_dict(tmp_path)
     d["execution"] = {"workers": 2, "threads": 3}
     assert worker_threads(parse_spec(d)) == 3

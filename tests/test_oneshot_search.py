@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from genelang.errors import SpecError
-from genelang.evolve.identity import differing_keys
+from genelang.evolve.run.identity import differing_keys
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import Spec, parse_spec
+from genelang.evolve.spec.schema import Spec, parse_spec
 from tests.test_evolve_search import genomes_in_order, spec_dict
 
 
@@ -96,13 +96,13 @@ def test_retrain_top_trains_the_fittest_again_and_stores_both_numbers(tmp_path, 
     assert db.execute("SELECT genome FROM evaluations WHERE id = ?", (pick.id,)).fetchone()[0] in written
     def no_training(*a, **kw):
         raise AssertionError("retrained twice")
-    monkeypatch.setattr("genelang.evolve.runs.retrain", no_training)
+    monkeypatch.setattr("genelang.evolve.run.runs.retrain", no_training)
     again = run_search(parse_spec(spec))        # resumed: kept, not trained again
     assert again.retrained == result.retrained
 
 
 def test_the_controller_alternates_with_supernet_training_and_resumes_to_the_same_run(tmp_path, monkeypatch):
-    from genelang.evolve.controller import Controller
+    from genelang.evolve.strategies.controller import Controller
     from genelang.evolve.search import Search
 
     def controlled(name):
@@ -135,7 +135,7 @@ def test_the_controller_alternates_with_supernet_training_and_resumes_to_the_sam
 
 def test_the_supernet_trains_with_the_specs_threads(tmp_path, monkeypatch):
     # more OpenMP threads than the cores left to the search run many times slower
-    import genelang.evolve.oneshot as oneshot_mod
+    import genelang.evolve.estimators.oneshot as oneshot_mod
     seen, real = [], oneshot_mod.train_supernet
 
     def spy(*args, **kwargs):

@@ -8,9 +8,9 @@ import pytest
 from genelang.compiler import check_genome, karva
 from genelang.compiler.dag import main_graph
 from genelang.compiler.registry import arity_fn
-from genelang.evolve import operators as ops
-from genelang.evolve.codec import Codec
-from genelang.evolve.spec import Operators, SpaceSpec
+from genelang.evolve.genome import operators as ops
+from genelang.evolve.genome.codec import Codec
+from genelang.evolve.spec.schema import Operators, SpaceSpec
 from genelang.compiler.template import Template
 
 CONV = Template.from_spec(SpaceSpec(space="conv", adfs=3, adf_head=3, main_head=3))

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from genelang.cli import cli
 from genelang.errors import SpecError
-from genelang.evolve.runlock import holder
+from genelang.evolve.run.runlock import holder
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import load_spec, parse_spec
+from genelang.evolve.spec.schema import load_spec, parse_spec
 from tests.evolve_helpers import fake_fitness
 from tests.test_evolve_search import KILLER, ROOT, spec_dict
 
@@ -91,8 +91,8 @@ def test_status_lists_failures_and_the_best_genome(tmp_path):
 POOL = """
 import sys
 sys.path.insert(0, {root!r})
-from genelang.evolve.backends import Backend, PoolExecutor
-from genelang.evolve.evaluation import EvalRequest
+from genelang.evolve.execution.backends import Backend, PoolExecutor
+from genelang.evolve.execution.evaluation import EvalRequest
 from tests.evolve_helpers import report_pid_then_sleep
 if __name__ == "__main__":   # spawned workers import this file
     pool = Backend(PoolExecutor(2), report_pid_then_sleep)

@@ -15,7 +15,7 @@ import torch
 
 from genelang.compiler import load_text
 from genelang.runtime.supernet import SupernetShape
-from genelang.evolve.spec import parse_spec
+from genelang.evolve.spec.schema import parse_spec
 from genelang.compiler.template import Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.networks import build_network

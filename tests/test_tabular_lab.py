@@ -8,10 +8,10 @@ from scipy.stats import spearmanr
 
 import genelang
 from genelang.errors import SpecError
-from genelang.evolve.codec import Codec
+from genelang.evolve.genome.codec import Codec
 from genelang.evolve.search import run_search
-from genelang.evolve.spec import parse_spec
-from genelang.evolve.surrogate import MODELS, Surrogate
+from genelang.evolve.spec.schema import parse_spec
+from genelang.evolve.strategies.surrogate import MODELS, Surrogate
 from genelang.compiler.template import Template
 from genelang.runtime.nb201_table import NB201Table
 from genelang.study.tabular_lab import simulate

@@ -117,7 +117,7 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
 
 def _from_spec(spec_file: Path, task: str | None, root: str | None):
     """A spec's task (the options --task/--root win) and model configs."""
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
     tcfg, mcfg = load_spec(spec_file).configs()
     if task:
         tcfg = replace(tcfg, name=task, root=root)

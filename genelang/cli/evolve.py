@@ -94,7 +94,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
     """
     from genelang.errors import SpecError
     from genelang.evolve.search import run_search
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
 
     t0 = time.time()
     with handle_errors(as_json):
@@ -151,7 +151,7 @@ def spec() -> None:
     """Write or validate search specs."""
 
 
-STARTER = Path(__file__).resolve().parents[1] / "evolve" / "starter.yaml"
+STARTER = Path(__file__).resolve().parents[1] / "evolve" / "spec" / "starter.yaml"
 
 
 @spec.command("init")
@@ -169,7 +169,7 @@ def spec_init(path: Path, force: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def spec_check(path: Path) -> None:
     """Validate a spec: every error with its spec path; exit 2 if invalid."""
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
     with handle_errors():
         s = load_spec(path)
     from genelang.evolve.estimators import get_estimator
@@ -226,12 +226,12 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
     evaluations (ok / failed / infeasible), the best genomes so far, the
     commonest failure reasons, and whether a search process holds the run.
     """
-    from genelang.evolve.status import run_status
+    from genelang.evolve.run.status import run_status
 
     with handle_errors(as_json):
         if as_csv:
-            from genelang.evolve.outputs import history_csv
-            from genelang.evolve.status import open_run
+            from genelang.evolve.run.outputs import history_csv
+            from genelang.evolve.run.status import open_run
             with open_run(run_dir) as store:
                 rows = store.evaluations()
             click.echo(history_csv(rows), nl=False)

@@ -185,7 +185,7 @@ def _ci(s) -> str:
 @click.option("--seed", type=int, help="Default: the spec's run.seed.")
 def sample(spec_file: Path, n: int, out_dir: Path, seed: int | None) -> None:
     """Write N random valid genomes (distinct networks) of a spec's search space."""
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
     from genelang.study.sample import write_sample
     with handle_errors():
         paths = write_sample(load_spec(spec_file), n, out_dir, seed)

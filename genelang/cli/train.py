@@ -138,7 +138,7 @@ def training_device(devices: str) -> str:
 
 def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_test: bool, as_json: bool,
              verbose: bool, device: str) -> None:
-    from genelang.evolve.runs import retrain
+    from genelang.evolve.run.runs import retrain
     from genelang.runtime.noise import quiet
     with handle_errors(as_json):
         if candidate != "best" and not candidate.isdigit():
@@ -210,7 +210,7 @@ def _from_spec(ctx, spec_file, tcfg, mcfg, lr, space):
     """Configs from a search spec, except where an option was given explicitly."""
     from dataclasses import replace
 
-    from genelang.evolve.spec import load_spec
+    from genelang.evolve.spec.schema import load_spec
 
     spec = load_spec(spec_file)
     spec_task, spec_model = spec.configs()

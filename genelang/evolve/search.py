@@ -16,18 +16,18 @@ from typing import Callable, Protocol
 
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
-from genelang.evolve import best as best_of
-from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, worker_threads
+from genelang.evolve.run import best as best_of
+from genelang.evolve.execution.backends import Backend, InProcessExecutor, make_backend, worker_threads
 from genelang.evolve.driver import new_phenotypes, run_generations
 from genelang.evolve.estimators import get_estimator
-from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, RunState, WeightBankRef
-from genelang.evolve.identity import check_same_search
-from genelang.evolve.runlock import RunLock
-from genelang.evolve.spec import Spec
-from genelang.evolve.store import Store
+from genelang.evolve.execution.evaluation import EvalContext, EvalRequest, EvalResult, RunState, WeightBankRef
+from genelang.evolve.run.identity import check_same_search
+from genelang.evolve.run.runlock import RunLock
+from genelang.evolve.spec.schema import Spec
+from genelang.evolve.run.store import Store
 from genelang.evolve.strategies import Member, SamplesPaths, make_strategy
 from genelang.compiler.template import Template
-from genelang.evolve.weights import WeightBanks
+from genelang.evolve.execution.weights import WeightBanks
 
 
 class Progress(Protocol):
@@ -49,7 +49,7 @@ class _Silent:
 class SearchResult:
     run_dir: Path
     population: list[Member]
-    best_genome: str | None          # the fittest successful evaluation of the run (evolve/best.py)
+    best_genome: str | None          # the fittest successful evaluation of the run (evolve/run/best.py)
     best_fitness: float | None
     evaluations: int
     failures: int
@@ -173,10 +173,10 @@ class Search:
                 pop = self._restore(last)
             pop = run_generations(self.strategy, self.spec.run.seed, self.evaluate, population=pop, first=first,
                                   stop=lambda g: g >= s.generations, before=self._prepare, after=self._save)
-            from genelang.evolve.outputs import write_outputs
+            from genelang.evolve.run.outputs import write_outputs
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
-                from genelang.evolve.retrain_top import retrain_top
+                from genelang.evolve.run.retrain_top import retrain_top
                 retrained = retrain_top(self.run_dir, self.spec, rows, self.store)
             outputs = write_outputs(self.run_dir, self.spec, rows)
             top = best_of.best(rows)
@@ -219,6 +219,6 @@ def run_search(spec: Spec, *, base_dir: Path | None = None, progress: Progress |
     a spec that cannot work fails there, with its spec path."""
     run_dir = spec.run_dir(base_dir)
     if preflight and evaluate is None and not (run_dir / "results.sqlite").exists():
-        from genelang.evolve.preflight import preflight as check
+        from genelang.evolve.execution.preflight import preflight as check
         check(spec)
     return Search(spec, run_dir, progress, evaluate, retry_failed).run()

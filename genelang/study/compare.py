@@ -19,9 +19,9 @@ from genelang.compiler import load_file
 from genelang.compiler.ast import Genome
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
-from genelang.evolve.backends import worker_threads
-from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult
-from genelang.evolve.spec import Spec, parse_spec
+from genelang.evolve.execution.backends import worker_threads
+from genelang.evolve.execution.evaluation import EvalContext, EvalRequest, EvalResult
+from genelang.evolve.spec.schema import Spec, parse_spec
 from genelang.runtime.devices import Setting, lightning_precision, resolve_devices
 from genelang.study.stats import Pairwise, Summary, pairwise, summarize
 
@@ -131,7 +131,7 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     """Train every entry on seeds 0..seeds-1 (reusing stored runs) and compare.
     `devices` and `precision` are a search spec's `execution.devices` and
     `fitness.precision`: with GPUs the trainings run per_device (4) to a GPU."""
-    from genelang.evolve.backends import make_backend
+    from genelang.evolve.execution.backends import make_backend
     spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr, threads, devices, precision)
     schedule = _schedule(spec)
     store = _Store(out_dir / "compare.sqlite")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
-from genelang.evolve.spec import Spec
+from genelang.evolve.spec.schema import Spec
 from genelang.compiler.template import Template
 
 

@@ -5,7 +5,7 @@ Each query is one new cell; its reward (what the strategy sees) is the
 validation accuracy of one stored training seed, drawn by the run's seed; the
 incumbent is the cell of highest reward so far, and what is reported is that
 cell's mean accuracy over its stored seeds (the benchmark's protocol). The
-strategies are genelang's own (`evolve/strategies.py`, any registered one),
+strategies are genelang's own (`evolve/strategies/base.py`, any registered one),
 driven generation by generation exactly as `genelang evolve` drives them.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from genelang.compiler.nb201 import key_of
 from genelang.evolve.driver import new_phenotypes, run_generations
 from genelang.evolve.search import candidate_seed
-from genelang.evolve.spec import Spec
+from genelang.evolve.spec.schema import Spec
 from genelang.evolve.strategies import Member, make_strategy
 from genelang.compiler.template import Template
 from genelang.runtime.nb201_table import NB201Table

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from genelang.compiler.registry import spaces
-from genelang.evolve.evaluation import EvalContext
+from genelang.evolve.execution.evaluation import EvalContext
 
 
 @dataclass

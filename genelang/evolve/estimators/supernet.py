@@ -1,6 +1,6 @@
 """`supernet`: one-shot scoring (docs/supernet.md). A candidate runs its path
 through the search's trained supernet (trained before generation 0 by
-`evolve/oneshot.py`), recalibrates the path's BatchNorm statistics on
+`evolve/estimators/oneshot.py`), recalibrates the path's BatchNorm statistics on
 `supernet.bn_batches` training batches and is scored by its accuracy on the
 first `supernet.val_samples` images of the validation split. The supernet and
 those batches are loaded once per worker process; every candidate sees the
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from genelang.evolve.estimators import Candidate, register_estimator
-from genelang.evolve.oneshot import build_supernet, prepare
+from genelang.evolve.estimators.oneshot import build_supernet, prepare
 
 from genelang.runtime.train import Recent
 

@@ -4,8 +4,8 @@ fitness (the earliest on ties). Other objectives never decide it; they form
 the Pareto set beside it (`pareto`)."""
 from __future__ import annotations
 
-from genelang.evolve.selection import non_dominated_fronts
-from genelang.evolve.store import Evaluation
+from genelang.evolve.strategies.selection import non_dominated_fronts
+from genelang.evolve.run.store import Evaluation
 
 
 def ranked(evaluations: list[Evaluation]) -> list[Evaluation]:

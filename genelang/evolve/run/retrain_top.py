@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from genelang.evolve.best import ranked
-from genelang.evolve.store import Evaluation
+from genelang.evolve.run.best import ranked
+from genelang.evolve.run.store import Evaluation
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Retrained:
 def retrain_top(run_dir: Path, spec, rows: list[Evaluation], store) -> list[Retrained]:
     """Retrain the run's top `fitness.retrain_top` alone (`genelang train RUN_DIR
     --candidate ID`), storing each result beside its evaluation in `store`."""
-    from genelang.evolve.runs import retrain
+    from genelang.evolve.run.runs import retrain
     top = ranked(rows)[: spec.fitness.retrain_top]
     out = []
     for e in top:

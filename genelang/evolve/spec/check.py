@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from genelang.errors import Diagnostic, Location, SpecError
-from genelang.evolve.spec import SECTIONS, Spec
+from genelang.evolve.spec.schema import SECTIONS, Spec
 from genelang.plugins import load_plugins
 
 
@@ -58,12 +58,12 @@ def validate(data, path: str = "<spec>", text: str | None = None, base: Path | N
                 pass
     if not diags:
         spec = Spec(plugins=plugins, **sections)
-        from genelang.evolve.spec_rules import semantic_errors
+        from genelang.evolve.spec.rules import semantic_errors
         diags = [where.diag(_path(p), f"{p}: {msg}", hint) for p, msg, hint in semantic_errors(spec)]
         if not diags:
             return spec
     else:   # the sections that did validate still get their cross-field checks
-        from genelang.evolve.spec_rules import section_errors
+        from genelang.evolve.spec.rules import section_errors
         for p, msg, hint in section_errors(sections):
             diags.append(where.diag(_path(p), f"{p}: {msg}", hint))
     raise SpecError(diags)

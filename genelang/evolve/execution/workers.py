@@ -7,7 +7,7 @@ import os
 import time
 from typing import Callable
 
-from genelang.evolve.evaluation import EvalRequest, EvalResult
+from genelang.evolve.execution.evaluation import EvalRequest, EvalResult
 from genelang.runtime.devices import is_gpu
 
 Run = Callable[[EvalRequest], EvalResult]     # a top-level function the workers import

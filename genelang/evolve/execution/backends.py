@@ -20,10 +20,10 @@ import time
 from collections import deque
 from typing import Any, Callable, Protocol
 
-from genelang.evolve.evaluation import EvalRequest, EvalResult
-from genelang.evolve.fitness import evaluate
-from genelang.evolve.placement import DEFAULT_PER_DEVICE, placement
-from genelang.evolve.workers import Run, call, init_worker, on_pinned_device, on_ray_gpu
+from genelang.evolve.execution.evaluation import EvalRequest, EvalResult
+from genelang.evolve.execution.fitness import evaluate
+from genelang.evolve.execution.placement import DEFAULT_PER_DEVICE, placement
+from genelang.evolve.execution.workers import Run, call, init_worker, on_pinned_device, on_ray_gpu
 
 OnResult = Callable[[int, EvalResult], None]
 
@@ -126,7 +126,7 @@ class InProcessExecutor:
 class PoolExecutor:
     """Spawned worker processes (safe with torch's thread pools). One dead
     worker breaks the whole pool, and a stuck one can only be stopped by
-    killing the pool. With `devices` (one per worker slot, evolve/placement.py)
+    killing the pool. With `devices` (one per worker slot, evolve/execution/placement.py)
     each worker is pinned to its own for its life."""
     isolates_crashes = False
 

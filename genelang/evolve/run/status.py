@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 
 from genelang.errors import SpecError
-from genelang.evolve.best import ranked
-from genelang.evolve.runlock import holder
-from genelang.evolve.store import Store
+from genelang.evolve.run.best import ranked
+from genelang.evolve.run.runlock import holder
+from genelang.evolve.run.store import Store
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch
 
 from genelang.evolve.estimators import Candidate, get_estimator
 from genelang.compiler.registry import get_space
-from genelang.evolve.evaluation import EvalRequest, EvalResult, worker_name
+from genelang.evolve.execution.evaluation import EvalRequest, EvalResult, worker_name
 from genelang.compiler.template import Template
 from genelang.plugins import load_plugins
 from genelang.runtime.devices import free_gpu_memory

@@ -41,7 +41,7 @@ def differing_keys(stored: dict, current: dict, defaults: dict | None = None) ->
 
 def _schedule_change(stored: dict, spec) -> list[str]:
     """With ENAS's alternation the generations set the supernet's learning-rate
-    schedule (evolve/oneshot.py), so they are part of the search."""
+    schedule (evolve/estimators/oneshot.py), so they are part of the search."""
     if spec.fitness.estimator != "supernet" or not spec.supernet.steps_per_generation:
         return []
     before = stored.get("strategy", {}).get("generations")

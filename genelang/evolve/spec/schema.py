@@ -84,7 +84,7 @@ class Operators(_Strict):
 
 
 class StrategySpec(_Strict):
-    name: str = "gep"                           # a registered strategy (evolve/strategies.py)
+    name: str = "gep"                           # a registered strategy (evolve/strategies/base.py)
     population: int = Field(8, ge=2)
     generations: int = Field(5, ge=1)
     selection: str = "tournament"               # tournament | roulette
@@ -150,7 +150,7 @@ class ExecutionSpec(_Strict):
     address: str | None = None       # ray cluster address; None starts a local instance
     threads: int | None = Field(None, ge=1)   # torch threads per worker (default: the cores / workers)
     devices: str | list[int] = "cpu"          # cpu | auto (every GPU, else the CPU) | GPU indices [0, 1]
-    per_device: int | None = Field(None, ge=1)   # candidates sharing one GPU (default: evolve/placement.py)
+    per_device: int | None = Field(None, ge=1)   # candidates sharing one GPU (default: evolve/execution/placement.py)
 
     @field_validator("devices", mode="before")
     @classmethod
@@ -194,10 +194,10 @@ def _dataclass_from(cls, values: dict):
 
 
 def parse_spec(data: dict, path: str = "<spec>", text: str | None = None) -> Spec:
-    from genelang.evolve.spec_check import validate
+    from genelang.evolve.spec.check import validate
     return validate(data, path, text)
 
 
 def load_spec(path: str | Path) -> Spec:
-    from genelang.evolve.spec_check import read_spec
+    from genelang.evolve.spec.check import read_spec
     return read_spec(Path(path))

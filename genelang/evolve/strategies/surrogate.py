@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genelang.evolve.codec import Codec
+from genelang.evolve.genome.codec import Codec
 
 MODELS = ("ridge", "gbm", "forest", "mlp")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from genelang.evolve import best as best_of
-from genelang.evolve.spec import Spec
-from genelang.evolve.store import Evaluation
+from genelang.evolve.run import best as best_of
+from genelang.evolve.spec.schema import Spec
+from genelang.evolve.run.store import Evaluation
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Run:
     spec: Spec | None                 # None when the stored spec no longer validates (a plugin is gone)
     evaluations: Any                  # pandas DataFrame: one row per evaluation, metrics as columns
     populations: Any                  # pandas DataFrame: generation, slot, genome, phenotype, age
-    best: Evaluation | None           # the fittest successful evaluation (evolve/best.py)
+    best: Evaluation | None           # the fittest successful evaluation (evolve/run/best.py)
     pareto: list[Evaluation]
 
 
@@ -51,8 +51,8 @@ def load_run(run_dir: str | Path) -> Run:
 def _read(run_dir: Path, populations: bool = False):
     """(spec or None, evaluations, populations) of a run directory, in one read."""
     from genelang.errors import GenelangError
-    from genelang.evolve.spec import parse_spec
-    from genelang.evolve.status import open_run
+    from genelang.evolve.spec.schema import parse_spec
+    from genelang.evolve.run.status import open_run
     with open_run(run_dir) as store:
         rows, text = store.evaluations(), store.get_meta("spec")
         pops = store.populations() if populations else []

@@ -2,7 +2,7 @@
 
 Each generation breeds `screen` times as many children as it will evaluate
 (GEP's own selection and operators), drops those already evaluated, and
-evaluates only the `population − elitism` the predictor (evolve/surrogate.py),
+evaluates only the `population − elitism` the predictor (evolve/strategies/surrogate.py),
 trained on every evaluation so far, ranks highest. Until `warmup`
 evaluations exist it is plain GEP. It works with any estimator: the predictor
 learns from whatever fitness the store holds.
@@ -19,13 +19,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from genelang.evolve.strategies import GEP, Member, register_strategy
-from genelang.evolve.surrogate import MODELS, Surrogate
+from genelang.evolve.strategies.base import GEP, Member, register_strategy
+from genelang.evolve.strategies.surrogate import MODELS, Surrogate
 
 
 class PredictorOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    predictor: Literal[MODELS] = "gbm"          # the surrogate (evolve/surrogate.py)
+    predictor: Literal[MODELS] = "gbm"          # the surrogate (evolve/strategies/surrogate.py)
     screen: int = Field(10, ge=1)               # GEP generations bred per proposal, the best kept
     warmup: int | None = Field(None, ge=0)      # evaluations before the surrogate is used (None: 2 × population)
 

@@ -9,9 +9,9 @@ import statistics
 from pathlib import Path
 
 from genelang.atomic import atomic_write
-from genelang.evolve import best as best_of
-from genelang.evolve.selection import non_dominated_fronts
-from genelang.evolve.store import Evaluation
+from genelang.evolve.run import best as best_of
+from genelang.evolve.strategies.selection import non_dominated_fronts
+from genelang.evolve.run.store import Evaluation
 
 HISTORY_COLUMNS = ["id", "generation", "candidate", "phenotype", "status", "reason", "fitness",
                    "params", "macs", "seconds", "worker", "genome"]

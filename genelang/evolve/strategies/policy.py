@@ -1,4 +1,4 @@
-"""The controller's policy (evolve/controller.py): a distribution over the
+"""The controller's policy (evolve/strategies/controller.py): a distribution over the
 symbols of a template's free positions, trained by REINFORCE.
 
 A genome is a vector of choices, one per free position (a position whose
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from genelang.evolve.codec import Codec
+from genelang.evolve.genome.codec import Codec
 from genelang.compiler.template import Symbols
 
 _MASKED = -1e9     # padding of a short domain: probability exactly 0, log-probability finite

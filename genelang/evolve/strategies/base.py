@@ -18,9 +18,9 @@ from typing import Any, Callable
 import numpy as np
 from pydantic import BaseModel
 
-from genelang.evolve.codec import Codec
-from genelang.evolve.operators import keep_valid, mutate_one, reproduce
-from genelang.evolve.selection import rank_keys, roulette, tournament
+from genelang.evolve.genome.codec import Codec
+from genelang.evolve.genome.operators import keep_valid, mutate_one, reproduce
+from genelang.evolve.strategies.selection import rank_keys, roulette, tournament
 from genelang.compiler.template import Symbols, Template
 
 
@@ -91,7 +91,7 @@ Checks = Callable[[Any], list[tuple[str, str, str]]]
 _CHECKS: dict[str, Checks] = {}
 _OPTIONS: dict[str, type[BaseModel]] = {}
 # the built-in strategies that live in modules of their own, registered on first use
-BUILTIN_MODULES = ("genelang.evolve.predictor", "genelang.evolve.controller")
+BUILTIN_MODULES = ("genelang.evolve.strategies.predictor", "genelang.evolve.strategies.controller")
 
 
 def register_strategy(name: str, *, options: type[BaseModel] | None = None, checks: Checks | None = None,

@@ -10,13 +10,13 @@ import torch
 
 from genelang.errors import GenelangError, SpecError, relocate_argument
 from genelang.evolve.estimators import get_estimator
-from genelang.evolve.evaluation import EvalContext, EvalRequest
+from genelang.evolve.execution.evaluation import EvalContext, EvalRequest
 from genelang.compiler.template import Template
 
 
 def preflight(spec) -> None:
     from genelang.compiler.printer import format_genome
-    from genelang.evolve.fitness import candidate
+    from genelang.evolve.execution.fitness import candidate
     template = Template.from_spec(spec.space, name="preflight")
     genome = format_genome(template.genome(template.random(random.Random(f"{spec.run.seed}:preflight"))))
     try:

@@ -1,7 +1,7 @@
 """`controller`: ENAS's controller (Pham et al. 2018) as a search strategy.
 
 A policy over the symbols of every free head and tail position of the
-template (evolve/policy.py: independent categoricals, or ENAS's LSTM) proposes
+template (evolve/strategies/policy.py: independent categoricals, or ENAS's LSTM) proposes
 each generation's `population` genomes; REINFORCE on their fitness trains it.
 
 - Sampling: each free position draws from the policy; a genome the checker
@@ -54,7 +54,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genelang.compiler.dag import phenotype_hash
-from genelang.evolve.strategies import Member, RandomSearch, SamplesPaths, register_strategy
+from genelang.evolve.strategies.base import Member, RandomSearch, SamplesPaths, register_strategy
 from genelang.compiler.template import Symbols
 
 
@@ -105,7 +105,7 @@ class Baseline:
 class Controller(RandomSearch, SamplesPaths):
     def __init__(self, spec, template):
         super().__init__(spec, template)
-        from genelang.evolve.policy import Positions, Reinforce, make_policy
+        from genelang.evolve.strategies.policy import Positions, Reinforce, make_policy
         self.o = self.options
         self.positions = Positions(self.codec)
         self.policy = make_policy(self.o.policy, self.positions, hidden=self.o.hidden, seed=spec.run.seed)

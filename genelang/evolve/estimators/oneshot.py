@@ -11,8 +11,8 @@ from dataclasses import replace
 
 import torch
 
-from genelang.evolve.evaluation import EvalContext, RunState, SupernetRef
-from genelang.evolve.placement import placement
+from genelang.evolve.execution.evaluation import EvalContext, RunState, SupernetRef
+from genelang.evolve.execution.placement import placement
 from genelang.compiler.template import Template
 from torch import nn
 
