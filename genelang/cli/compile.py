@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from genelang.atomic import atomic_write
 from genelang.cli import cli
 from genelang.cli._common import as_flag, handle_errors, out, skeleton_option
 
@@ -147,7 +148,7 @@ def import_darts_cmd(genotype: str, output: Path | None, name: str) -> None:
     with handle_errors():
         text = import_darts(genotype, name)
     if output:
-        output.write_text(text)
+        atomic_write(output, text)
         out.print(f"wrote {output}")
     else:
         click.echo(text, nl=False)

@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
     TimeRemainingColumn
 
+from genelang.atomic import atomic_write
 from genelang.cli import cli
 from genelang.cli._common import err, handle_errors, out
 
@@ -161,7 +162,7 @@ def spec_init(path: Path, force: bool) -> None:
     """Write a commented starter spec."""
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to overwrite")
-    path.write_text(STARTER.read_text())
+    atomic_write(path, STARTER.read_text())
     out.print(f"wrote {path}; check it with `genelang spec check {path}`")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from genelang.atomic import atomic_write
 from genelang.compiler.ast import Genome
 from genelang.compiler.registry import get_space
 from genelang.compiler.printer import format_genome
@@ -293,9 +294,9 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     params = sum(p.numel() for p in net.parameters())
     result = TrainResult(metrics, params, seconds, trainer.current_epoch, history, net)
     if out_dir is not None:
-        torch.save(net.state_dict(), out_dir / "model.pt")
-        (out_dir / "genome.gene").write_text(format_genome(genome))
-        (out_dir / "metrics.json").write_text(json.dumps(
+        atomic_write(out_dir / "model.pt", lambda p: torch.save(net.state_dict(), p))
+        atomic_write(out_dir / "genome.gene", format_genome(genome))
+        atomic_write(out_dir / "metrics.json", json.dumps(
             {"metrics": metrics, "params": params, "seconds": seconds, "history": history,
              "task": asdict(task), "model": asdict(model), "epochs": epochs, "seed": seed,
              "lr": module.lr, "preprocess": Preprocess.of(data).record()}, indent=2))

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from genelang.atomic import atomic_write
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.check import check_genome
@@ -221,7 +222,7 @@ def ablate(genome: Genome, edits: list[str], out_dir: Path, source: str = "") ->
         g = replace(v.genome, name=_safe(name),
                     leading=(f"# Ablation of genome {genome.name}{origin}: {v.description}",))
         path = out_dir / f"{_safe(name)}.gene"
-        path.write_text(format_genome(g))
+        atomic_write(path, format_genome(g))
         written.append((path, v))
     return AblationResult(written, rejected, dups, [e for e, vs in found if not vs])
 

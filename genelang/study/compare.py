@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from genelang.atomic import atomic_write
 from genelang.compiler import load_file
 from genelang.compiler.ast import Genome
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve.execution.backends import worker_threads
+from genelang.evolve.run.store import Trainings
 from genelang.evolve.execution.evaluation import EvalContext, EvalRequest, EvalResult
 from genelang.evolve.spec.schema import Spec, parse_spec
 from genelang.runtime.devices import Setting, lightning_precision, resolve_devices
@@ -102,27 +102,6 @@ def _schedule(spec: Spec) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 
 
-class _Store:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS runs (phenotype TEXT, seed INTEGER, schedule TEXT,"
-                        " label TEXT, genome TEXT, status TEXT, reason TEXT, value REAL, params INTEGER,"
-                        " seconds REAL, created REAL, PRIMARY KEY (phenotype, seed, schedule))")
-        self.db.commit()
-
-    def get(self, phen: str, seed: int, schedule: str):
-        return self.db.execute("SELECT status, value, params FROM runs WHERE phenotype=? AND seed=? AND schedule=?",
-                               (phen, seed, schedule)).fetchone()
-
-    def put(self, phen, seed, schedule, label, genome, result: EvalResult):
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                            (phen, seed, schedule, label, genome, result.status, result.reason,
-                             result.fitness, result.metrics.get("params"), result.seconds, time.time()))
-
-
 def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1, subset: int | None = None,
             root: str | None = None, model: dict | None = None, workers: int = 0, threads: int | None = None,
             lr: float = 0.05, devices: Setting = "cpu", precision: str | None = None,
@@ -134,7 +113,7 @@ def compare(entries: list[Entry], *, task: str, seeds: int = 5, epochs: int = 1,
     from genelang.evolve.execution.backends import make_backend
     spec = _schedule_spec(task, epochs, subset, root, model or {}, workers, lr, threads, devices, precision)
     schedule = _schedule(spec)
-    store = _Store(out_dir / "compare.sqlite")
+    store = Trainings(out_dir / "compare.sqlite")
     texts = {e.label: format_genome(e.genome) for e in entries}
     phen = {e.label: phenotype_hash(e.genome) for e in entries}
     todo = []
@@ -241,6 +220,6 @@ def _plot(result: Comparison, out_dir: Path) -> Path | None:
     ax.set_ylabel(ylabel)
     fig.tight_layout()
     path = out_dir / "compare.png"
-    fig.savefig(path, dpi=100)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=100))
     plt.close(fig)
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from genelang.atomic import atomic_write
 from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve.spec.schema import Spec
@@ -32,7 +33,7 @@ def write_sample(spec: Spec, n: int, out_dir: Path, seed: int | None = None) -> 
     paths = []
     for g in sample_genomes(spec, n, seed):
         p = out_dir / f"{g.name}.gene"
-        p.write_text(f"# A random genome of the space of spec run {spec.run.name!r} (genelang sample)\n"
+        atomic_write(p, f"# A random genome of the space of spec run {spec.run.name!r} (genelang sample)\n"
                      + format_genome(g))
         paths.append(p)
     return paths

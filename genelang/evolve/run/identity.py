@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from genelang.atomic import atomic_write
 from genelang.errors import SpecError
 
 # keys whose change extends or re-hosts a search without changing what it finds
@@ -61,4 +62,4 @@ def check_same_search(store, spec, run_dir: Path) -> None:
                                     f"{', '.join(RUN_ONLY)} may change and the search resumes")
     dumped = yaml.safe_dump(current, sort_keys=True)
     store.set_meta("spec", dumped)
-    (run_dir / "spec.yaml").write_text(dumped)
+    atomic_write(run_dir / "spec.yaml", dumped)

@@ -83,7 +83,7 @@ def _plots(d: Path, rows: list[Evaluation], spec) -> dict[str, Path]:
     ax.legend()
     fig.tight_layout()
     out = {"fitness_plot": d / "fitness.png"}
-    fig.savefig(out["fitness_plot"], dpi=100)
+    atomic_write(out["fitness_plot"], lambda p: fig.savefig(p, dpi=100))
     plt.close(fig)
     pts = [(r.metrics.get("params"), r.fitness) for r in rows if r.ok]
     pts = [p for p in pts if p[0] is not None]
@@ -98,6 +98,6 @@ def _plots(d: Path, rows: list[Evaluation], spec) -> dict[str, Path]:
         ax.legend()
         fig.tight_layout()
         out["pareto_plot"] = d / "pareto.png"
-        fig.savefig(out["pareto_plot"], dpi=100)
+        atomic_write(out["pareto_plot"], lambda p: fig.savefig(p, dpi=100))
         plt.close(fig)
     return out

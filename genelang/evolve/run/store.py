@@ -184,3 +184,29 @@ class Store:
         """(generation, slot, genome, phenotype, age) of every stored population."""
         return [tuple(r) for r in self.db.execute(
             "SELECT generation, slot, genome, phenotype, age FROM population ORDER BY generation, slot")]
+
+
+class Trainings:
+    """`genelang compare`'s store (OUT/compare.sqlite): one row per finished
+    training, keyed by (phenotype, seed, schedule), so a comparison run again
+    trains only what it has not."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS runs (phenotype TEXT, seed INTEGER, schedule TEXT,"
+                        " label TEXT, genome TEXT, status TEXT, reason TEXT, value REAL, params INTEGER,"
+                        " seconds REAL, created REAL, PRIMARY KEY (phenotype, seed, schedule))")
+        self.db.commit()
+
+    def get(self, phen: str, seed: int, schedule: str):
+        """(status, value, params) of a stored training, or None."""
+        return self.db.execute("SELECT status, value, params FROM runs WHERE phenotype=? AND seed=? AND schedule=?",
+                               (phen, seed, schedule)).fetchone()
+
+    def put(self, phen: str, seed: int, schedule: str, label: str, genome: str, result: EvalResult) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            (phen, seed, schedule, label, genome, result.status, result.reason,
+                             result.fitness, result.metrics.get("params"), result.seconds, time.time()))
