@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 from genelang.compiler import load_file
-from genelang.runtime.train import ModelConfig, TaskConfig, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.train import train_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,10 @@ import torch.nn.functional as F
 
 from genelang.compiler import load_file
 from genelang.runtime.data import TensorBatches, loader
-from genelang.runtime.train import ModelConfig, TaskConfig, make_model, task_data, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.models import make_model
+from genelang.runtime.task_data import task_data
+from genelang.runtime.train import train_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,9 @@ from torch import nn
 from genelang.compiler import load_file
 from genelang.runtime.data import TensorBatches, loader
 from genelang.runtime.lightning import SequenceTask
-from genelang.runtime.train import ModelConfig, TaskConfig, quiet_lightning, task_data, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.task_data import task_data
+from genelang.runtime.train import quiet_lightning, train_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -32,7 +32,7 @@ LITERATURE = {"synflow": "≈ 0.74", "naswot": "≈ 0.77-0.80", "params": "≈ 0
 def images(args) -> tuple[torch.Tensor | None, str]:
     if args.root:
         from genelang.runtime.config import TaskConfig
-        from genelang.runtime.train import sample_batch
+        from genelang.runtime.task_data import sample_batch
         x, _ = sample_batch(TaskConfig(args.task, root=args.root, batch_size=args.batch), seed=args.seed)
         return x, f"{len(x)} {args.task} training images"
     if args.gaussian:

@@ -23,7 +23,9 @@ import pytorch_lightning as pl
 import torch
 
 from genelang.compiler import load_file
-from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.task_data import task_data
+from genelang.runtime.train import train_genome
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {"fp32": (False, False), "bf16": (True, False),

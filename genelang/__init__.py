@@ -30,7 +30,7 @@ _API = {
     "TaskConfig": ("genelang.runtime.config", "TaskConfig"),
     "ModelConfig": ("genelang.runtime.config", "ModelConfig"),
     "build_network": ("genelang.runtime.networks", "build_network"),
-    "make_model": ("genelang.runtime.train", "make_model"),
+    "make_model": ("genelang.runtime.models", "make_model"),
     "train": ("genelang.runtime.train", "train_genome"),
     "compile_genome": ("genelang.runtime.ship", "compile_genome"),
     "load_network": ("genelang.runtime.ship", "load_network"),

@@ -139,7 +139,7 @@ class ChainCosts:
 
 
 def cost_model(task, model, max_operands):
-    from genelang.runtime.train import task_data
+    from genelang.runtime.task_data import task_data
     data, _ = task_data(task)
     return ChainCosts(model, data.num_classes, tuple(data.train_x.shape[1:]))
 

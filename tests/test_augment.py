@@ -8,7 +8,9 @@ import torch
 from genelang.compiler import load_file
 from genelang.runtime.augment import Augment, cutout, random_crop
 from genelang.runtime.tasks import get_task
-from genelang.runtime.train import ModelConfig, TaskConfig, augmentation, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.task_data import augmentation
+from genelang.runtime.train import train_genome
 
 torch.set_num_threads(1)
 CONV = load_file(Path(__file__).parents[1] / "examples" / "genotypes" / "nasgep_demo.gene").genomes[0]

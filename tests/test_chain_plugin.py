@@ -20,7 +20,7 @@ from genelang.compiler import check_file, format_file, load_text, parse_text
 from genelang.compiler.registry import get_space, unregister_space
 from genelang.compiler.template import Template
 from genelang.runtime.config import ModelConfig, TaskConfig
-from genelang.runtime.train import make_model
+from genelang.runtime.models import make_model
 
 ROOT = Path(__file__).parents[1]
 GOOD = """genome m on chain {

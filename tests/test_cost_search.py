@@ -16,7 +16,7 @@ from genelang.evolve.run.runs import load_run
 from genelang.evolve.search import run_search
 from genelang.evolve.spec.schema import parse_spec
 from genelang.compiler.template import Template
-from genelang.runtime import train
+from genelang.runtime import models
 from genelang.runtime.cost_table import task_cost_table
 from tests.test_evolve_search import spec_dict
 
@@ -34,13 +34,13 @@ def test_max_macs_refuses_candidates_before_building_them(tmp_path, monkeypatch)
     d["fitness"]["max_macs"] = _median_macs(parse_spec(d))
     spec = parse_spec(d)
     built: list[str] = []
-    make_model = train.make_model
+    make_model = models.make_model
 
     def counting(genome, task, model):
         built.append(phenotype_hash(genome))
         return make_model(genome, task, model)
 
-    monkeypatch.setattr(train, "make_model", counting)
+    monkeypatch.setattr(models, "make_model", counting)
     run_search(spec, preflight=False)
     rows = load_run(spec.run_dir()).evaluations
     infeasible, ok = rows[rows.status == "infeasible"], rows[rows.status == "ok"]
@@ -62,7 +62,7 @@ def test_macs_and_params_are_known_without_a_build(tmp_path, monkeypatch):
     def boom(*_a):
         raise AssertionError("built")
 
-    monkeypatch.setattr(train, "make_model", boom)
+    monkeypatch.setattr(models, "make_model", boom)
     r = evaluate(EvalRequest(format_genome(genome), 0, spec))
     assert r.status == "infeasible" and "max_params 1" in r.reason
     assert r.metrics["macs"] > 0 and r.metrics["params"] > 1

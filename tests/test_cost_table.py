@@ -13,7 +13,7 @@ from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.cost_table import cost_table, task_cost_table
 from genelang.runtime.networks import build_network
 from genelang.runtime.summary import summarize
-from genelang.runtime.train import make_model
+from genelang.runtime.models import make_model
 
 ADF_OPS = ["pw", "dw3x3", "sep5x3", "isep1x7", "skip_connect", "none", "max_pool_3x3", "avg_pool_3x3",
            "sep_conv_3x3", "dil_conv_5x5", "add", "cat"]

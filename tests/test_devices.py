@@ -124,7 +124,9 @@ def one_thread():
 def test_bf16_mixed_trains_on_the_cpu_and_its_loss_falls(one_thread):
     import pytorch_lightning as pl
 
-    from genelang.runtime.train import ModelConfig, TaskConfig, train_genome
+    from genelang.runtime.config import ModelConfig, TaskConfig
+
+    from genelang.runtime.train import train_genome
     used = []
 
     class Precision(pl.Callback):
@@ -154,16 +156,17 @@ def test_device_batches_cover_each_sample_once_per_epoch():
 def test_the_device_resident_path_trains_through_lightning(monkeypatch, one_thread):
     """The GPU data path (split moved once, batches sliced and augmented where the
     tensors live, no DataLoader), run here on CPU tensors."""
-    from genelang.runtime import train
+    from genelang.runtime import task_data, train
+    from genelang.runtime.config import ModelConfig, TaskConfig
     monkeypatch.setattr(train, "on_accelerator", lambda device: True)
-    train.device_splits.clear()
-    task = train.TaskConfig("digits", subset=200, batch_size=50, augment=True, cutout=4)
-    r = train.train_genome(_genome(), task, train.ModelConfig(C=4), epochs=2, test=True)
+    task_data.device_splits.clear()
+    task = TaskConfig("digits", subset=200, batch_size=50, augment=True, cutout=4)
+    r = train.train_genome(_genome(), task, ModelConfig(C=4), epochs=2, test=True)
     assert 0 <= r.metrics["val_acc"] <= 1 and r.metrics["test_acc"] >= 0 and len(r.history) == 2
-    assert len(train.device_splits._items) == 1     # the split moved once, kept for the next candidate
-    train.train_genome(_genome(), task, train.ModelConfig(C=4), epochs=1)
-    assert len(train.device_splits._items) == 1
-    train.device_splits.clear()
+    assert len(task_data.device_splits._items) == 1     # the split moved once, kept for the next candidate
+    train.train_genome(_genome(), task, ModelConfig(C=4), epochs=1)
+    assert len(task_data.device_splits._items) == 1
+    task_data.device_splits.clear()
 
 
 def test_the_train_estimator_trains_on_the_candidates_device(tmp_path, monkeypatch):

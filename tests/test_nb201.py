@@ -15,7 +15,8 @@ from genelang.errors import CheckError, DataError, GenelangError
 from genelang.runtime.build import build_model
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.nb201_network import NB201Network, count_params
-from genelang.runtime.train import TaskConfig, make_model
+from genelang.runtime.config import TaskConfig
+from genelang.runtime.models import make_model
 from tests.test_tasks import write_cifar
 
 BEST = "333132"

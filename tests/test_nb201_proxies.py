@@ -12,7 +12,7 @@ from genelang.compiler.nb201 import genome_from_key
 from genelang.runtime.config import TaskConfig
 from genelang.runtime.nb201_network import NB201Network
 from genelang.runtime.proxies import naswot, synflow
-from genelang.runtime.train import sample_batch
+from genelang.runtime.task_data import sample_batch
 from tests.test_tasks import write_cifar
 
 

@@ -16,7 +16,8 @@ from genelang.runtime import export
 from genelang.runtime.build import build_model
 from genelang.runtime.config import ModelConfig, TaskConfig
 from genelang.runtime.ship import compile_genome, load_network
-from genelang.runtime.train import sample_batch, train_genome
+from genelang.runtime.task_data import sample_batch
+from genelang.runtime.train import train_genome
 from tests.test_ship_trained import _load_script as _script
 
 torch.set_num_threads(1)

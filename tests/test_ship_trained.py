@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from genelang.cli import cli
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig, TaskConfig
-from genelang.runtime.train import sample_batch, train_genome
+from genelang.runtime.task_data import sample_batch
+from genelang.runtime.train import train_genome
 
 EX = Path(__file__).parents[1] / "examples" / "genotypes"
 

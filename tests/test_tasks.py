@@ -11,7 +11,9 @@ from genelang.compiler import load_file
 from genelang.errors import DataError, GenelangError
 from genelang.runtime.tasks import get_task
 from genelang.runtime.tasks.text import entities, entity_f1
-from genelang.runtime.train import ModelConfig, TaskConfig, evaluate, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.scoring import evaluate
+from genelang.runtime.train import train_genome
 
 torch.set_num_threads(1)
 EX = Path(__file__).parents[1] / "examples" / "genotypes"

@@ -10,7 +10,8 @@ import torch
 from genelang.compiler import load_file
 from genelang.errors import DataError
 from genelang.runtime.tasks import get_task
-from genelang.runtime.train import ModelConfig, TaskConfig, train_genome
+from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.train import train_genome
 
 torch.set_num_threads(1)
 GRU = load_file(Path(__file__).parents[1] / "examples" / "genotypes" / "gru.gene").genomes[0]

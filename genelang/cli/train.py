@@ -93,7 +93,9 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     """
     from genelang.compiler import load_file
     from genelang.runtime.noise import quiet
-    from genelang.runtime.train import ModelConfig, TaskConfig, task_data, train_genome
+    from genelang.runtime.config import ModelConfig, TaskConfig
+    from genelang.runtime.task_data import task_data
+    from genelang.runtime.train import train_genome
 
     if threads:
         import torch

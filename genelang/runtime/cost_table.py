@@ -174,7 +174,7 @@ def cost_table(model: ModelConfig, *, num_classes: int, input_shape: tuple[int, 
 def task_cost_table(task: TaskConfig, model: ModelConfig, max_operands: int) -> CostTable:
     """The table for networks of `model` on `task`'s images, pricing every op
     the conv space has now (the conv space's `cost_model`)."""
-    from genelang.runtime.train import data_cache
+    from genelang.runtime.cache import data_cache
     data = data_cache.get(task.name, task.root, task.vectors, task.dataset)
     space = get_space(CONV)
     functions = tuple(sorted(set(space.functions(ADF)) | set(space.functions(MAIN))))

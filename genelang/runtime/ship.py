@@ -97,7 +97,8 @@ def _trained(run: Path, genome: str | None) -> Network:
 
 
 def _for_task(g: Genome, task: TaskConfig, model: ModelConfig, home: Path, num_classes, input_shape) -> Network:
-    from genelang.runtime.train import make_model, sample_batch, task_data
+    from genelang.runtime.models import make_model
+    from genelang.runtime.task_data import sample_batch, task_data
     if num_classes is not None or input_shape is not None:
         raise GenelangError.at("options", "a task sets the input shape and the classes",
                                "input_shape=" if input_shape is not None else "num_classes=",

@@ -33,7 +33,8 @@ def load_trained(run: Path, genome_name: str | None = None) -> Trained:
     """The trained network in `run`: its genome from run/genome.gene
     (`genome_name`, or the only one)."""
     from genelang.compiler import load_file
-    from genelang.runtime.train import make_model, sample_batch, task_data
+    from genelang.runtime.models import make_model
+    from genelang.runtime.task_data import sample_batch, task_data
 
     for name in TRAINING_FILES:
         if not (run / name).exists():

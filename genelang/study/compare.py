@@ -184,7 +184,8 @@ def _macs(entries, spec: Spec) -> dict[str, int]:
     import torch
 
     from genelang.runtime.summary import summarize as cost
-    from genelang.runtime.train import make_model, sample_batch
+    from genelang.runtime.models import make_model
+    from genelang.runtime.task_data import sample_batch
     out = {}
     tcfg, mcfg = spec.configs()
     x = sample_batch(tcfg)[0][:1]

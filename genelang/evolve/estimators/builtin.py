@@ -41,7 +41,7 @@ def synflow(c: Candidate) -> float:
 
 def _on_device(c: Candidate):
     """The candidate's network and one training minibatch, on its device."""
-    from genelang.runtime.train import sample_batch
+    from genelang.runtime.task_data import sample_batch
     x, y = sample_batch(c.task, c.seed)
     device = c.context.device
     return c.net.to(device), x.to(device), y.to(device)
@@ -51,7 +51,7 @@ def _on_device(c: Candidate):
 @torch.no_grad()
 def random_weights(c: Candidate, n_fit: int = 512) -> float:
     """Ridge readout of random-weight features, mean accuracy over Uniform(−v, v) scales (gene-nas)."""
-    from genelang.runtime.train import task_data
+    from genelang.runtime.task_data import task_data
     net, scales = c.net, c.fitness.scales
     _, s = task_data(c.task)
     g = torch.Generator().manual_seed(c.seed)

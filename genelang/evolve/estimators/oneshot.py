@@ -24,7 +24,7 @@ from genelang.runtime.supernet import SAMPLERS, SupernetTraining, train_supernet
 def build_supernet(spec) -> nn.Module:
     """The spec's supernet, as its space builds one, initialised from the run
     seed (the same in every process)."""
-    from genelang.runtime.train import task_data
+    from genelang.runtime.task_data import task_data
     task, model = spec.configs()
     data, _ = task_data(task)
     space = get_space(spec.space.space)

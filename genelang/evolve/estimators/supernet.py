@@ -20,7 +20,7 @@ from torch import nn
 from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.evolve.estimators.oneshot import build_supernet, prepare
 
-from genelang.runtime.train import Recent
+from genelang.runtime.cache import Recent
 
 _NETS = Recent(maxsize=1)      # (checkpoint, step, device) -> (Supernet, memory format)
 _DATA = Recent(maxsize=1)      # what the candidates of one search are scored with
@@ -68,7 +68,7 @@ def _data(c: Candidate, fmt: torch.memory_format) -> tuple[list[torch.Tensor], t
 
 
 def _scoring_data(c: Candidate, fmt: torch.memory_format):
-    from genelang.runtime.train import task_data
+    from genelang.runtime.task_data import task_data
     sn, device = c.spec.supernet, c.context.device
     _, s = task_data(c.task)
     bs = sn.batch_size or c.task.batch_size

@@ -80,7 +80,7 @@ def price(c: Candidate) -> None:
 
 
 def build_net(c: Candidate) -> None:
-    from genelang.runtime.train import make_model
+    from genelang.runtime.models import make_model
     if get_estimator(c.fitness.estimator).builds_model:
         torch.manual_seed(c.seed)
         c.net = make_model(c.genome, c.task, c.model)

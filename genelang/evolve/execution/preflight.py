@@ -33,7 +33,7 @@ def preflight(spec) -> None:
 
 @torch.no_grad()
 def _one_batch(c) -> None:
-    from genelang.runtime.train import task_data
+    from genelang.runtime.task_data import task_data
     data, s = task_data(c.task)
     x = s.train[0][: min(2, len(s.train[0]))]
     if len(x) == 0:

@@ -52,7 +52,7 @@ class _Batches:
     """Minibatch `step` of the training split, a function of (seed, step)."""
 
     def __init__(self, task: TaskConfig, batch_size: int, seed: int):
-        from genelang.runtime.train import augmentation, task_data
+        from genelang.runtime.task_data import augmentation, task_data
         data, s = task_data(task)
         self.x, self.y = s.train
         self.augment = augmentation(task, data)
