@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genelang.compiler.registry import DEFAULT_SKELETON
+
 
 @dataclass(frozen=True)
 class TaskConfig:
@@ -21,7 +23,7 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    skeleton: str = "nasgep"
+    skeleton: str = DEFAULT_SKELETON     # a space that does not build it takes its own (Space.resolve_skeleton)
     C: int = 16
     N: int = 1
     layers: int = 8

@@ -30,6 +30,7 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_plan import LINK_ADD, LINK_CAT, CellPlan, cell_plan
+from genelang.compiler.conv_space import CELLS
 from genelang.compiler.lower_conv import CellSpec, cat_projection, preprocess0, preprocess1
 from genelang.compiler.opsets import CONV
 from genelang.compiler.registry import ADF, MAIN, get_op, get_space
@@ -89,7 +90,7 @@ class CostTable:
     aux: dict[int, Cost]                 # the auxiliary head, by its input channels
 
     def cost(self, genome: Genome) -> Cost:
-        plans = {False: cell_plan(genome, "normal", False), True: cell_plan(genome, "reduction", True)}
+        plans = {r: cell_plan(genome, cell, r) for r, cell in CELLS.items()}
         mults = {r: p.multiplier for r, p in plans.items()}
         specs = cell_specs(self.plan, self.C_stem, self.C, mults)
         total = self.stem
