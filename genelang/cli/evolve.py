@@ -125,13 +125,17 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
                "failures": result.failures, "reused_failures": result.reused_failures,
                "seconds": round(time.time() - t0, 1),
                "outputs": {k: str(v) for k, v in result.outputs.items()},
-               "retrained": [dataclasses.asdict(r) for r in result.retrained]}
+               "retrained": [dataclasses.asdict(r) for r in result.retrained],
+               "candidates_per_hour": result.throughput and result.throughput.per_hour,
+               "gflop_s": result.throughput and result.throughput.gflop_s}
     if as_json:
         print(json.dumps({"event": "done", **summary}))
     else:
         out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
                   f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
         out.print(f"run directory: {result.run_dir}")
+        if result.throughput is not None:
+            out.print(result.throughput.line())
         for r in result.retrained:
             out.print(f"evaluation {r.id}: fitness {r.fitness:.4g}, retrained from scratch {r.retrained_fitness}")
         if "best_retrained" in result.outputs:
@@ -192,6 +196,8 @@ def _status_view(st):
     if st.seconds_per_evaluation is not None:
         lines.append(f"{st.seconds_per_evaluation:.1f} s per evaluation; last one "
                      f"{st.last_evaluation_ago:.0f} s ago")
+    if st.throughput is not None:
+        lines.append(st.throughput.line())
     table = Table(title="best so far", title_justify="left")
     for col in ("#", "fitness", "params", "generation", "phenotype"):
         table.add_column(col, justify="right" if col != "phenotype" else "left")
@@ -239,7 +245,10 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
             return
         st = run_status(run_dir, top)
         if as_json:
-            print(json.dumps(dataclasses.asdict(st)))
+            record = dataclasses.asdict(st)
+            if st.throughput is not None:
+                record["throughput"]["candidates_per_hour"] = st.throughput.per_hour
+            print(json.dumps(record))
             return
         if watch:
             from rich.live import Live

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
@@ -25,6 +26,7 @@ from genelang.evolve.run.identity import check_same_search
 from genelang.evolve.run.runlock import RunLock
 from genelang.evolve.spec.schema import Spec
 from genelang.evolve.run.store import Store
+from genelang.evolve.run.throughput import META_KEY as THROUGHPUT, Throughput, median_gflop_s
 from genelang.evolve.strategies import Member, SamplesPaths, make_strategy
 from genelang.compiler.template import Template
 from genelang.evolve.execution.weights import WeightBanks
@@ -57,6 +59,7 @@ class SearchResult:
     reused_failures: int = 0         # stored failures this run took as they were (see retry_failed)
     outputs: dict[str, Path] = field(default_factory=dict)
     retrained: list = field(default_factory=list)   # fitness.retrain_top: evolve/retrain_top.Retrained
+    throughput: Throughput | None = None           # candidates per hour, GFLOP/s (evolve/run/throughput.py)
 
 
 def candidate_seed(run_seed: int, phenotype: str) -> int:
@@ -108,6 +111,10 @@ class Search:
         self.context = EvalContext(threads=worker_threads(spec))
         counts = self.store.counts()
         self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
+        # throughput over every session of the run: this session's clock starts now
+        self.throughput = Throughput.loads(self.store.get_meta(THROUGHPUT))
+        self._session = (time.monotonic(), self.throughput, 0)
+        self._speeds = [r.metrics["gflop_s"] for r, _ in self.cache.values() if r.ok and r.metrics.get("gflop_s")]
         self.retry = retry_failed and self.n_fail > 0
         self.weights = WeightBanks(run_dir / "weights")
 
@@ -125,6 +132,10 @@ class Search:
             objs = objectives(self.spec, result)
             self.cache[phen[i]] = (result, objs)
             self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
+            if result.ok and result.metrics.get("gflop_s"):
+                self._speeds.append(result.metrics["gflop_s"])
+            start, before, evaluated = self._session
+            self._session = (start, before, evaluated + 1)
             self.n_eval += 1
             self.n_fail += result.status == "failed"
             self.progress.evaluated(result, False)
@@ -185,7 +196,8 @@ class Search:
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
-                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
+                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained,
+                            self.throughput)
 
     def _prepare(self, generation: int) -> None:
         """The estimator's step before a generation (e.g. train the supernet the
@@ -202,6 +214,9 @@ class Search:
             genome = self.template.genome(m.lists())
             rows.append((format_genome(genome), phenotype_hash(genome), m.age))
         self.store.save_population(g, rows)
+        start, before, evaluated = self._session
+        self.throughput = before.plus(evaluated, time.monotonic() - start, median_gflop_s(self._speeds))
+        self.store.set_meta(THROUGHPUT, self.throughput.dumps())
         fits = [r.fitness for r, _ in self.cache.values() if r.ok]
         self.progress.generation_done(g, max(fits) if fits else None)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from genelang.evolve.estimators import Candidate, reads_images, register_estimator
+from genelang.evolve.run.throughput import training_gflop_s
 from genelang.runtime import proxies
 
 
@@ -107,18 +108,30 @@ def train(c: Candidate) -> float:
     lr = training_lr(c.spec, c.genome)
     kw = dict(seed=c.seed, net=c.net, device=c.context.device, precision=fit.precision)
     r = train_genome(c.genome, c.task, c.model, epochs=fit.epochs, lr=lr, **kw)
-    acc, total = r.metrics.get("score", float("nan")), fit.epochs
+    acc, total, seconds = r.metrics.get("score", float("nan")), fit.epochs, r.seconds
     while fit.threshold is not None and acc > fit.threshold and total < (fit.max_epochs or total):
         kw["seed"] = c.seed + total
         r = train_genome(c.genome, c.task, c.model, epochs=1, lr=lr and lr * 0.5, **kw)
         acc = r.metrics.get("score", acc)
-        total += 1
+        total, seconds = total + 1, seconds + r.seconds
     c.metrics.update({k: v for k, v in r.metrics.items() if not k.endswith("_step")}, epochs=total)
+    _record_speed(c, total, seconds)
     if ref is not None and math.isfinite(acc):
         # the search merges this into the bank once the generation is done
         from genelang.compiler.dag import phenotype_hash
         inh.save_bank(inh.bank_of(c.net, acc), Path(ref.out) / f"{phenotype_hash(c.genome)}.pt")
     return acc
+
+
+def _record_speed(c: Candidate, epochs: int, seconds: float) -> None:
+    """The training's achieved GFLOP/s, where the space prices multiply-adds."""
+    from genelang.runtime.task_data import task_data
+    if "macs" not in c.metrics:
+        return
+    _, s = task_data(c.task)
+    speed = training_gflop_s(c.metrics["macs"], epochs * len(s.train[0]), epochs * len(s.val[0]), seconds)
+    if speed is not None:
+        c.metrics["gflop_s"] = speed
 
 
 def training_lr(spec, genome=None) -> float | None:

@@ -14,6 +14,7 @@ from genelang.errors import SpecError
 from genelang.evolve.run.best import ranked
 from genelang.evolve.run.runlock import holder
 from genelang.evolve.run.store import Store
+from genelang.evolve.run.throughput import META_KEY as THROUGHPUT, Throughput
 
 
 @dataclass
@@ -32,6 +33,7 @@ class RunStatus:
     best: dict | None
     top: list[dict] = field(default_factory=list)
     failure_reasons: list[tuple[str, int]] = field(default_factory=list)
+    throughput: Throughput | None = None    # as of the last complete generation
 
 
 def open_run(run_dir: Path) -> Store:
@@ -50,6 +52,7 @@ def run_status(run_dir: Path, top: int = 5) -> RunStatus:
     try:
         with open_run(run_dir) as store:
             spec = yaml.safe_load(store.get_meta("spec") or "") or {}
+            speed = store.get_meta(THROUGHPUT)
             done, counts = store.generations_done(), store.counts()
             secs, last = store.timing()
             rows, reasons = store.evaluations(ok_only=True), store.failure_reasons()
@@ -66,4 +69,5 @@ def run_status(run_dir: Path, top: int = 5) -> RunStatus:
         evaluations=sum(counts.values()), ok=counts.get("ok", 0), failed=counts.get("failed", 0),
         infeasible=counts.get("infeasible", 0), seconds_per_evaluation=secs,
         last_evaluation_ago=None if last is None else max(0.0, time.time() - last),
-        best=best_rows[0] if best_rows else None, top=best_rows, failure_reasons=grouped.most_common(5))
+        best=best_rows[0] if best_rows else None, top=best_rows, failure_reasons=grouped.most_common(5),
+        throughput=Throughput.loads(speed) if speed else None)
