@@ -4,6 +4,7 @@ each node once, in order, each edge with its own module named after the edge
 from __future__ import annotations
 
 import operator
+from typing import Callable
 
 from torch import fx, nn
 
@@ -14,8 +15,10 @@ from genelang.compiler.nb201 import INPUT, NB201, NODE_NAMES, check_shape
 from genelang.compiler.registry import get_op
 
 
-def lower_nb201_cell(genome: Genome, C: int) -> fx.GraphModule:
-    """The cell at C channels (C → C, stride 1)."""
+def lower_nb201_cell(genome: Genome, C: int,
+                     block: Callable[[str, str], nn.Module] | None = None) -> fx.GraphModule:
+    """The cell at C channels (C → C, stride 1). `block(edge name, op)` gives
+    an edge's module (a supernet's shared one); default: a new one."""
     problems = check_shape(genome)
     if problems:
         raise ValueError(f"not an NB201 cell: {problems[0].message}")
@@ -30,7 +33,7 @@ def lower_nb201_cell(genome: Genome, C: int) -> fx.GraphModule:
             return graph.call_function(operator.add, (a, b))
         src = NODE_NAMES.index(node.children[0].symbol)
         name = f"e{src}{j}_{node.symbol}"
-        root.add_module(name, get_op(NB201, node.symbol).builder(C))
+        root.add_module(name, block(name, node.symbol) if block else get_op(NB201, node.symbol).builder(C))
         return graph.call_module(name, (emit(j, node.children[0]),))
 
     dag = main_graph(genome, NODE_NAMES[-1])

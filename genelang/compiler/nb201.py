@@ -149,6 +149,32 @@ def arch_of(genome: Genome) -> str:
     return "+".join("|" + "|".join(f"{ops[(i, j)]}~{i}" for i in range(j)) + "|" for j in (1, 2, 3))
 
 
+def computation(ops: tuple[str, ...]) -> str:
+    """What a cell computes, the same text for cells that compute the same
+    function of their input (up to weights): `none` edges dropped, edges off
+    every input-to-output path dropped (they add nothing to the output),
+    `skip_connect` read as its input, sums of a node's edges sorted (addition
+    commutes). '' for a cell whose output is constant zero. Two cells of one
+    computation are one network to a weight-sharing supernet's sampler."""
+    live = {(i, j): op for (i, j), op in zip(EDGES, ops) if op != "none"}
+    reached = {0}                          # nodes the input reaches
+    for i, j in sorted(live, key=lambda e: e[1]):
+        if i in reached:
+            reached.add(j)
+    feeds = {3}                            # nodes that reach the output
+    for i, j in sorted(live, key=lambda e: -e[0]):
+        if j in feeds:
+            feeds.add(i)
+    text = {0: "x"}
+    for j in (1, 2, 3):
+        parts = sorted(text[i] if op == "skip_connect" else f"{op}({text[i]})" for (i, jj), op in live.items()
+                       if jj == j and i in reached and j in feeds and text.get(i))
+        text[j] = "+".join(parts)
+        if len(parts) > 1:
+            text[j] = f"[{text[j]}]"
+    return text[3]
+
+
 def all_genomes() -> Iterator[Genome]:
     """Every NB201 cell once, in key order (000000, 000001, ...)."""
     for ops in itertools.product(OPS, repeat=len(EDGES)):
@@ -218,6 +244,9 @@ class NB201Space(Space):
             pos = p.gene.pos_of(p.index) if p.gene and p.index >= 0 else (p.gene.pos if p.gene else genome.pos)
             report(p.code, p.message, pos, p.hint)
 
+    def computation(self, genome: Genome) -> str:
+        return computation(ops_of(genome))
+
     def search_layout(self) -> tuple[Slot, ...]:
         return tuple(Slot.fixed(g.kind, g.name, len(g.head), tuple(OPS if s == HOLE else (s,) for s in g.symbols))
                      for g in LAYOUT)
@@ -227,6 +256,7 @@ register_space(NB201Space(
     NB201, main_kind="cell", required_mains=("n3",), allowed_mains=re.compile(r"^n3$"),
     builders_module="genelang.compiler.nb201_ops", inputs=(INPUT,),
     network="genelang.runtime.build:nb201_network", skeletons=("nb201",), input_layout=("C", "H", "W"),
+    supernet="genelang.runtime.supernet.nb201:nb201_supernet",
     example_input=(3, 32, 32),
     aliases=("nasbench201", "nas-bench-201", "nats"),
     doc="NAS-Bench-201 cells: nodes n1, n2 (adf) and n3 (cell), six edge operations"))

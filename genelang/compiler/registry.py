@@ -106,6 +106,13 @@ class Space:
         knows better than "unknown symbol"; None to let the checker say it."""
         return None
 
+    def computation(self, genome) -> str:
+        """A text two genomes share when they build the same network (up to
+        weights): what deduplicating samplers compare. Default: the phenotype
+        (`dag.canonical`); a space that knows more equivalences overrides it."""
+        from genelang.compiler.dag import canonical
+        return canonical(genome)
+
     def role_hint(self, gene) -> str:
         """The hint for an operation used in a gene whose role does not allow it."""
         role = ADF if gene.kind == "adf" else MAIN

@@ -27,23 +27,39 @@ class ResNetBasicBlock(nn.Module):
         return self.downsample(x) + self.conv_b(self.conv_a(x))
 
 
+def cell_plan(C: int = 16, N: int = 5) -> list[tuple[int, bool]]:
+    """(channels, a residual reduction block?) of each of the network's cells."""
+    plan, C_cur = [], C
+    for stage in range(3):
+        if stage:
+            plan.append((C_cur, True))
+            C_cur *= 2
+        plan += [(C_cur, False)] * N
+    return plan
+
+
+def make_stem(in_channels: int, C: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+
+
+def make_head(C_last: int) -> nn.Module:
+    return nn.Sequential(nn.BatchNorm2d(C_last), nn.ReLU(inplace=False))
+
+
 class NB201Network(nn.Module):
-    def __init__(self, genome: Genome, num_classes: int = 10, in_channels: int = 3,
-                 C: int = 16, N: int = 5):
+    def __init__(self, genome: Genome | None, num_classes: int = 10, in_channels: int = 3,
+                 C: int = 16, N: int = 5, parts: tuple | None = None):
+        """`parts` (stem, cells, head, classifier): a supernet's path over shared
+        modules instead of new ones built for `genome`."""
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(C))
-        cells: list[nn.Module] = []
-        C_cur = C
-        for stage in range(3):
-            if stage:
-                cells.append(ResNetBasicBlock(C_cur, 2 * C_cur))
-                C_cur *= 2
-            cells += [lower_nb201_cell(genome, C_cur) for _ in range(N)]
+        if parts is None:
+            plan = cell_plan(C, N)
+            parts = (make_stem(in_channels, C),
+                     [ResNetBasicBlock(c, 2 * c) if red else lower_nb201_cell(genome, c) for c, red in plan],
+                     make_head(4 * C), nn.Linear(4 * C, num_classes))
+        self.stem, cells, self.head, self.classifier = parts
         self.cells = nn.ModuleList(cells)
-        self.head = nn.Sequential(nn.BatchNorm2d(C_cur), nn.ReLU(inplace=False))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(C_cur, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)

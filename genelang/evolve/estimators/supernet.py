@@ -12,11 +12,13 @@ same numbers, 1.5-2x faster on the CPU) and at `fitness.precision`.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from genelang.compiler.template import Template
 from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.evolve.estimators.oneshot import build_supernet, prepare
 
@@ -32,7 +34,15 @@ def _check(spec) -> list[tuple[str, str, str]]:
     if spec.supernet.sampling not in SAMPLERS:
         out.append(("supernet.sampling", f"unknown sampling {spec.supernet.sampling!r}",
                     f"choose from: {', '.join(SAMPLERS)}"))
+    elif spec.supernet.sampling == "distinct":
+        free = [len(d) for s in Template.from_spec(spec.space).slots for d in s.domains if len(d) > 1]
+        if math.prod(free) > DISTINCT_LIMIT:
+            out.append(("supernet.sampling", f"'distinct' lists the space's genomes; this one has "
+                        f"{math.prod(free):.3g} spellings", "use strict-fair or uniform on spaces this large"))
     return out
+
+
+DISTINCT_LIMIT = 1_000_000
 
 
 def _has_supernet(space) -> bool:

@@ -131,7 +131,7 @@ class FitnessSpec(_Strict):
 
 class SupernetSpec(_Strict):
     """One-shot search (`fitness.estimator: supernet`, docs/supernet.md)."""
-    sampling: str = "uniform"                   # uniform | strict-fair
+    sampling: str = "uniform"                   # uniform | strict-fair | distinct (one draw per computation; small spaces)
     share: Literal["position", "gene", "cell"] = "position"   # an op's block per Karva position, per gene or per cell
     steps: int = Field(2000, ge=1)              # optimizer steps (a strict-fair step trains a group of paths)
     lr: float = Field(0.05, gt=0)

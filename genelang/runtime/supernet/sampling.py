@@ -113,4 +113,24 @@ class _Swapper:
         return self.group
 
 
-SAMPLERS = {"uniform": Uniform, "strict-fair": StrictFair}   # name -> class(shape)
+class Distinct:
+    """Isomorphism-aware sampling: a group of m genomes of m different
+    computations (`shape.computation`), each computation as likely as any
+    other however many genomes write it — so a supernet does not train the
+    networks with many spellings (e.g. NAS-Bench-201 cells with dead edges)
+    more than the rest. m as strict-fair's: the largest domain of a free position.
+    Needs a space small enough to list (`shape.genomes`)."""
+
+    def __init__(self, shape: SearchShape):
+        self.shape = shape
+        classes: dict[str, list[Symbols]] = {}
+        for syms in shape.genomes():
+            classes.setdefault(shape.computation(syms), []).append(syms)
+        self.classes = list(classes.values())
+        self.m = min(len(self.classes), max((len(g.domains[p]) for g in shape.genes for p in g.free), default=1))
+
+    def next_group(self, rng: random.Random) -> list[Symbols]:
+        return [[list(g) for g in rng.choice(c)] for c in rng.sample(self.classes, self.m)]
+
+
+SAMPLERS = {"uniform": Uniform, "strict-fair": StrictFair, "distinct": Distinct}   # name -> class(shape)

@@ -10,6 +10,9 @@ only where its Karva position is read) says so by overriding both.
 """
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import math
 import random
 from dataclasses import dataclass
 
@@ -18,7 +21,7 @@ from torch import nn
 from genelang.compiler.ast import Genome
 from genelang.compiler.conv_space import CELLS
 from genelang.compiler.dag import main_graph
-from genelang.compiler.registry import arity_fn
+from genelang.compiler.registry import arity_fn, get_space
 from genelang.compiler.template import Slot, Symbols, Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.networks import layout, make_head
@@ -58,6 +61,39 @@ class SearchShape:
     def expressed(self, syms: Symbols) -> set[Item]:
         """The (gene, position, symbol) whose blocks the genome runs: every free position."""
         return {(g.name, p, syms[gi][p]) for gi, g in enumerate(self.genes) for p in g.free}
+
+    def computation(self, syms: Symbols) -> str:
+        """What the genome computes (`Space.computation`): equal for genomes one network."""
+        return get_space(self.space).computation(self.genome(syms))
+
+    def genomes(self, limit: int = 1_000_000):
+        """Every valid genome of the template (its free positions' product), for
+        spaces small enough to list (ValueError past `limit`)."""
+        free = [(gi, p) for gi, g in enumerate(self.genes) for p in g.free]
+        size = math.prod(len(self.genes[gi].domains[p]) for gi, p in free)
+        if size > limit:
+            raise ValueError(f"the space has {size:,} genomes, more than {limit:,} to list")
+        base = [[d[0] for d in g.domains] for g in self.genes]
+        for choice in itertools.product(*(self.genes[gi].domains[p] for gi, p in free)):
+            syms = [list(g) for g in base]
+            for (gi, p), s in zip(free, choice):
+                syms[gi][p] = s
+            if self.is_valid(syms):
+                yield syms
+
+    def restricted(self, gene: int, pos: int, symbol: str) -> "SearchShape":
+        """The sub-space whose genomes hold `symbol` at (gene, pos): one few-shot split."""
+        slots = list(self.genes)
+        g = slots[gene]
+        if symbol not in g.domains[pos]:
+            raise ValueError(f"{symbol!r} is not a choice at {g.name}[{pos}]")
+        domains = g.domains[:pos] + ((symbol,),) + g.domains[pos + 1:]
+        slots[gene] = Slot.fixed(g.kind, g.name, g.head_len, domains)
+        return dataclasses.replace(self, template=dataclasses.replace(self.template, slots=tuple(slots)))
+
+    def splits(self, gene: int, pos: int) -> list["SearchShape"]:
+        """Few-shot NAS's partition of the space: one sub-space per choice at (gene, pos)."""
+        return [self.restricted(gene, pos, s) for s in self.genes[gene].domains[pos]]
 
     def targets(self) -> set[Item]:
         """What a group of paths should train between them."""
