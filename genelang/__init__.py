@@ -37,7 +37,7 @@ _API = {
     # searching
     "load_spec": ("genelang.evolve.spec", "load_spec"),
     "parse_spec": ("genelang.evolve.spec", "parse_spec"),
-    "evolve": ("genelang.evolve.search", "run_search"),
+    "evolve": ("genelang.evolve", None),   # the package, callable as run_search (evolve/__init__.py)
     "run_status": ("genelang.evolve.status", "run_status"),
     "load_run": ("genelang.evolve.runs", "load_run"),
     "retrain": ("genelang.evolve.runs", "retrain"),
@@ -64,7 +64,8 @@ def __getattr__(name: str):
     if name not in _API:
         raise AttributeError(f"module 'genelang' has no attribute {name!r}")
     module, attr = _API[name]
-    value = getattr(importlib.import_module(module), attr)
+    value = importlib.import_module(module)
+    value = value if attr is None else getattr(value, attr)
     globals()[name] = value
     return value
 

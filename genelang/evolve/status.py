@@ -46,7 +46,8 @@ def open_run(run_dir: Path) -> Store:
         raise SpecError.at("io", f"cannot read results.sqlite ({err})", str(db)) from None
 
 
-def run_status(run_dir: Path, top: int = 5) -> RunStatus:
+def run_status(run_dir: str | Path, top: int = 5) -> RunStatus:
+    run_dir = Path(run_dir)
     try:
         with open_run(run_dir) as store:
             spec = yaml.safe_load(store.get_meta("spec") or "") or {}

@@ -1,0 +1,42 @@
+"""Regression tests for what a new user hit on the second trial (issue 26):
+answers that were wrong but exited 0, and library calls that failed."""
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+import genelang
+from genelang.evolve.search import run_search
+from genelang.evolve.spec import parse_spec
+from tests.evolve_helpers import fake_fitness
+from tests.test_evolve_search import spec_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_evolve_stays_callable_after_load_run_and_load_spec(tmp_path):
+    """Item 5: importing the `genelang.evolve` subpackage used to replace the
+    `genelang.evolve` function with a module. A fresh interpreter, as a user's."""
+    d = spec_dict(tmp_path, "callable", generations=1)
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text(yaml.safe_dump(d))
+    code = ("import genelang, sys\n"
+            f"spec = genelang.load_spec({str(spec_file)!r})\n"
+            "fit = lambda text, seed: {'status': 'ok', 'fitness': 0.5}\n"
+            "r = genelang.evolve(spec, evaluate=fit)\n"
+            "genelang.load_run(r.run_dir)\n"
+            "r = genelang.evolve(spec, evaluate=fit)\n"
+            "print(r.best_fitness)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0.5"
+
+
+def test_run_status_and_load_run_take_str_paths(tmp_path):
+    """Item 6: `genelang.run_status("runs/k3")` failed on `str / str`."""
+    res = run_search(parse_spec(spec_dict(tmp_path, "k3", generations=1)), evaluate=fake_fitness)
+    st = genelang.run_status(str(res.run_dir))
+    assert st.evaluations == res.evaluations and st.best["fitness"] == res.best_fitness
+    assert genelang.load_run(str(res.run_dir)).best.fitness == res.best_fitness
