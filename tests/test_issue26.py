@@ -62,3 +62,38 @@ def test_the_timeout_grace_is_for_a_fresh_workers_first_candidate_only(tmp_path)
     assert first.status == "ok"
     assert second.status == "failed" and second.reason == "timed out after 1 s"
     assert took < 6
+
+
+def _nb201(tmp_path, name, **fitness):
+    return parse_spec({"run": {"name": name, "seed": 1, "out": str(tmp_path / name)},
+                       "space": {"space": "nb201"},
+                       "strategy": {"name": "gep", "population": 8, "generations": 2},
+                       "fitness": {"estimator": "tabular", **fitness}, "execution": {"workers": 0}})
+
+
+def test_max_params_holds_for_an_estimator_that_builds_no_model(tmp_path):
+    """Item 1: with `tabular` (a table lookup, no network built) `max_params`
+    was never checked: the limit ran before the estimator priced anything."""
+    none_fit = run_search(_nb201(tmp_path, "tiny", max_params=1000))     # the smallest cell has 73,306
+    assert none_fit.best_fitness is None
+    st = genelang.run_status(none_fit.run_dir)
+    assert st.ok == 0 and st.infeasible == st.evaluations > 0
+    some = run_search(_nb201(tmp_path, "some", max_params=400_000))
+    run = genelang.load_run(some.run_dir)
+    ok, infeasible = (run.evaluations[run.evaluations.status == s] for s in ("ok", "infeasible"))
+    assert len(ok) and len(infeasible)
+    assert (ok.params <= 400_000).all() and (infeasible.params > 400_000).all()
+    assert all(" parameters > max_params 400000" in r for r in infeasible.reason)
+
+
+def test_a_limit_nothing_can_price_refuses_the_spec(tmp_path):
+    """Item 1, the other half: an estimator that builds nothing and reports no
+    parameters, in a space without a cost model, cannot honour max_params."""
+    import pytest
+
+    from genelang.errors import SpecError
+    spec = parse_spec({**_nb201(tmp_path, "blind").model_dump(), "plugins": ["tests.flip_params"],
+                       "fitness": {"estimator": "blind", "max_params": 1000}})
+    with pytest.raises(SpecError, match="max_params cannot be checked"):
+        run_search(spec)
+    assert not (tmp_path / "blind").exists()
