@@ -97,3 +97,37 @@ def test_a_limit_nothing_can_price_refuses_the_spec(tmp_path):
     with pytest.raises(SpecError, match="max_params cannot be checked"):
         run_search(spec)
     assert not (tmp_path / "blind").exists()
+
+
+def test_retraining_the_best_uses_the_searchs_threads_and_reproduces_its_fitness(tmp_path, monkeypatch):
+    """Item 3: `train RUN_DIR --candidate best` trained with torch's default
+    threads (the machine's cores) where the search used one, and got other numbers."""
+    import json
+
+    import torch
+    from click.testing import CliRunner
+
+    from genelang.cli import cli
+    from genelang.runtime import train as runtime_train
+    d = spec_dict(tmp_path, "rt", generations=1, population=2)
+    d["task"].update(subset=120, val=40)
+    d["fitness"] = {"estimator": "train", "epochs": 1}
+    d["execution"] = {"workers": 0, "threads": 1}
+    before = torch.get_num_threads()
+    res = run_search(parse_spec(d))     # in this process: it leaves torch at one thread
+    seen, real = [], runtime_train.train_genome
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runtime_train, "train_genome", spy)
+    torch.set_num_threads(3)       # what a user's shell would have: torch's default, several threads
+    try:
+        out = CliRunner().invoke(cli, ["train", str(res.run_dir), "--candidate", "best", "--json"])
+    finally:
+        torch.set_num_threads(before)
+    assert out.exit_code == 0, out.output
+    assert seen == [1]
+    metrics = json.loads(out.output[out.output.index("{"):])["metrics"]
+    assert metrics["score"] == res.best_fitness

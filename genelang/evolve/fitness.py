@@ -16,6 +16,7 @@ import torch
 from genelang.evolve.estimators import Candidate, get_estimator
 from genelang.compiler.registry import get_space
 from genelang.evolve.evaluation import EvalRequest, EvalResult, worker_name
+from genelang.evolve.reproduce import THREADS
 from genelang.evolve.template import Template
 from genelang.plugins import load_plugins
 from genelang.runtime.devices import free_gpu_memory
@@ -39,6 +40,8 @@ def evaluate(request: EvalRequest) -> EvalResult:
         free_gpu_memory()
     result.seconds = time.perf_counter() - t0
     result.worker = worker_name(request.context.device)
+    # a retraining must use the same count to reproduce the fitness (evolve/reproduce.py)
+    result.metrics[THREADS] = torch.get_num_threads()
     return result
 
 
