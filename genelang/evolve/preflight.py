@@ -16,7 +16,7 @@ from genelang.evolve.template import Template
 
 def preflight(spec) -> None:
     from genelang.compiler.printer import format_genome
-    from genelang.evolve.fitness import candidate
+    from genelang.evolve.fitness import candidate, unpriced
     template = Template.from_spec(spec.space, name="preflight")
     genome = format_genome(template.genome(template.random(random.Random(f"{spec.run.seed}:preflight"))))
     try:
@@ -24,7 +24,7 @@ def preflight(spec) -> None:
         c = candidate(request)
         if get_estimator(spec.fitness.estimator).builds_model:
             _one_batch(c)
-        else:
+        elif unpriced(c):     # nothing priced it before scoring: does the estimator report the cost?
             _priced(request)
     except GenelangError as err:   # an argument of the task (root=, dataset=) is a key of the spec's task section
         raise type(err)([relocate_argument(d, lambda a: f"task.{a}") for d in err.diagnostics]) from None
