@@ -131,3 +131,33 @@ def test_retraining_the_best_uses_the_searchs_threads_and_reproduces_its_fitness
     assert seen == [1]
     metrics = json.loads(out.output[out.output.index("{"):])["metrics"]
     assert metrics["score"] == res.best_fitness
+
+
+def test_a_retried_search_describes_the_search_as_replayed(tmp_path):
+    """Item 4: `--retry-failed` replays the search from generation 0; its best,
+    Pareto set, counts and status kept the first lineage's evaluations (and
+    its failures) that the replay had discarded."""
+    from click.testing import CliRunner
+
+    from genelang.cli import cli
+    d = spec_dict(tmp_path, "retry", generations=3)
+    flaky = lambda text, seed: (fake_fitness(text, seed) if seed % 3 else {"status": "failed", "reason": "gone"})
+    first = run_search(parse_spec(d), evaluate=flaky)
+    assert first.failures > 0
+    retried = run_search(parse_spec(d), evaluate=fake_fitness, retry_failed=True)
+    straight = run_search(parse_spec(spec_dict(tmp_path, "straight", generations=3)), evaluate=fake_fitness)
+    assert (retried.evaluations, retried.failures) == (straight.evaluations, 0)
+    assert retried.best_fitness == straight.best_fitness
+    a, b = genelang.load_run(retried.run_dir), genelang.load_run(straight.run_dir)
+    assert sorted(a.evaluations.phenotype) == sorted(b.evaluations.phenotype)
+    assert [e.phenotype for e in a.pareto] == [e.phenotype for e in b.pareto]
+    st, st0 = genelang.run_status(retried.run_dir), genelang.run_status(straight.run_dir)
+    assert (st.evaluations, st.ok, st.failed, st.failure_reasons) == (st0.evaluations, st0.ok, 0, [])
+    import csv
+    import io
+    listed = list(csv.DictReader(io.StringIO(CliRunner().invoke(cli, ["status", str(retried.run_dir), "--csv"]).output)))
+    assert len(listed) == straight.evaluations and {r["status"] for r in listed} == {"ok"}
+    # resuming the replayed search takes its own results, not the replaced failures
+    again = run_search(parse_spec(d), evaluate=flaky)
+    assert (again.evaluations, again.failures, again.best_fitness) == (straight.evaluations, 0,
+                                                                        straight.best_fitness)

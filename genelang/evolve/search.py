@@ -98,6 +98,8 @@ class Search:
             check_same_search(self.store, spec, run_dir)
             stored = self.store.latest(retry_failed=retry_failed)
             self.cache = {ph: (e.result(), tuple(e.objectives or ())) for ph, e in stored.items()}
+            self.row_of = {ph: e.id for ph, e in stored.items()}     # the evaluation each cache entry is
+            self.touched: set[str] = set()                           # phenotypes this run's generations hold
             self.reused_failures = sum(1 for r, _ in self.cache.values() if r.status == "failed")
             self.injected = evaluate is not None
             self.backend: Backend = (make_backend(spec) if evaluate is None
@@ -109,6 +111,11 @@ class Search:
         counts = self.store.counts()
         self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
         self.retry = retry_failed and self.n_fail > 0
+        self.failed_before: dict[str, list] = {}
+        if self.retry:
+            for e in self.store.evaluations():
+                if e.status == "failed":
+                    self.failed_before.setdefault(e.phenotype, []).append(e)
         self.weights = WeightBanks(run_dir / "weights")
 
     def evaluate(self, members: list[Member], generation: int) -> list[Member]:
@@ -116,6 +123,7 @@ class Search:
         genomes = [self.template.genome(m.lists()) for m in members]
         phen = [phenotype_hash(g) for g in genomes]
         texts = [format_genome(g) for g in genomes]
+        self.touched.update(phen)
         first_of: dict[str, int] = {}
         for i, p in enumerate(phen):
             if p not in self.cache:
@@ -129,7 +137,9 @@ class Search:
             i = todo[k]
             objs = objectives(self.spec, result)
             self.cache[phen[i]] = (result, objs)
-            self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
+            self.row_of[phen[i]] = self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
+            if self.retry:    # the failure it replaces is no longer the search's, even if this run is killed
+                self.store.retire(e.id for e in self.failed_before.get(phen[i], ()))
             self.n_eval += 1
             self.n_fail += result.status == "failed"
             self.progress.evaluated(result, False)
@@ -189,6 +199,8 @@ class Search:
                 children = self.evaluate(children, g)
                 pop = self.strategy.merge(pop, children, rng)
                 self._save(g, pop)
+            if self.retry:
+                self._retire_unreached()
             from genelang.evolve.outputs import write_outputs
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
@@ -202,6 +214,15 @@ class Search:
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
+
+    def _retire_unreached(self) -> None:
+        """After a replay, the search is what the replay held: evaluations of
+        phenotypes it never reached belong to the discarded lineage, and leave
+        its best, Pareto set, counts and status."""
+        keep = {self.row_of[p] for p in self.touched}
+        self.store.retire(e.id for e in self.store.evaluations() if e.id not in keep)
+        counts = self.store.counts()
+        self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
 
     def _prepare(self, generation: int) -> None:
         """The estimator's step before a generation (e.g. train the supernet the
