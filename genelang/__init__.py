@@ -44,6 +44,10 @@ _API = {
     "build_supernet": ("genelang.evolve.oneshot", "build_supernet"),
     "train_supernet": ("genelang.runtime.supernet", "train_supernet"),
     "recalibrate_bn": ("genelang.runtime.supernet", "recalibrate_bn"),
+    # watching a search: the run page
+    "run_page_data": ("genelang.report", "run_page_data"),
+    "write_report": ("genelang.report", "write_report"),
+    "serve_run": ("genelang.report", "serve_run"),
     # studies
     "sample": ("genelang.study.sample", "sample_genomes"),
     "ablate": ("genelang.study.ablate", "ablate"),

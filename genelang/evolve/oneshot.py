@@ -17,6 +17,7 @@ from genelang.evolve.template import Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.devices import torch_threads
 from genelang.runtime.supernet import SAMPLERS, GeneShape, Supernet, SupernetShape, SupernetTraining, train_supernet
+from genelang.runtime.supernet_curve import log_step
 
 
 def supernet_shape(template: Template, model: ModelConfig, *, num_classes: int,
@@ -63,8 +64,14 @@ def prepare(search, progress, generation: int) -> EvalContext:
     sampler = (search.strategy if generation > 0 and hasattr(search.strategy, "next_group")
                else SAMPLERS[spec.supernet.sampling](net.shape))
     device = placement(spec.execution).devices[0]    # the first GPU of the search, if it has any
+    shown = getattr(progress, "supernet_step", None)
+
+    def step(done: int, total: int, loss: float) -> None:   # the run page draws the curve from the log
+        log_step(search.run_dir / "supernet", done, loss)
+        if shown is not None:
+            shown(done, total, loss)
+
     with torch_threads(spec.execution.threads):
         done = train_supernet(net, sampler, spec.configs()[0], training(spec), search.run_dir / "supernet",
-                              device=device, progress=getattr(progress, "supernet_step", None),
-                              until=until)
+                              device=device, progress=step, until=until)
     return replace(search.context, supernet=SupernetRef(str(done.checkpoint), done.step))

@@ -81,12 +81,22 @@ def _evaluation(row) -> Evaluation:
     return Evaluation(**d)
 
 
+def _readonly_uri(path: Path) -> str:
+    """A URI SQLite opens read-only: it refuses every write, so the reader can
+    never change or lock the search's database. Without a -wal file nobody
+    writes the database now, and `immutable` reads it without creating the
+    -wal/-shm files a read-only connection could not clean up."""
+    wal = path.with_name(path.name + "-wal")
+    return path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
+
+
 class Store:
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, readonly: bool = False):
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=30)
+        self.db = (sqlite3.connect(_readonly_uri(path), uri=True, timeout=30) if readonly
+                   else sqlite3.connect(str(path), timeout=30))
         if create:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -103,6 +113,13 @@ class Store:
         connection to a WAL database leaves -wal/-shm files behind, while this
         one, closed last, cleans them up like the search does."""
         return cls(path, create=False)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> "Store":
+        """A reader SQLite itself keeps from writing (`mode=ro`), for one that
+        polls beside a running search for hours (the run page). Open one per
+        read: a connection held open would pin the WAL and keep it growing."""
+        return cls(path, create=False, readonly=True)
 
     def close(self) -> None:
         self.db.close()
