@@ -184,3 +184,22 @@ def test_the_report_command_writes_the_page(run_dir, tmp_path):
     res = CliRunner().invoke(cli, ["report", str(run_dir), "-o", str(tmp_path / "shared.html")])
     assert res.exit_code == 0, res.output
     assert "genelang run page" in (tmp_path / "shared.html").read_text()
+
+
+def test_a_one_shot_search_shows_its_supernet_training_curve(tmp_path):
+    """The step before generation 0 of a one-shot search trains the supernet and logs each step's loss."""
+    from types import SimpleNamespace
+
+    from genelang.evolve import oneshot as one_shot
+    from genelang.evolve.evaluation import EvalContext
+    from tests.test_oneshot_search import oneshot
+    spec = oneshot(tmp_path, "curve", generations=1)
+    run_dir = tmp_path / "curve"
+    shown = []
+    progress = SimpleNamespace(supernet_step=lambda step, total, loss: shown.append(step))
+    one_shot.prepare(SimpleNamespace(spec=spec, context=EvalContext(), strategy=None, run_dir=run_dir), progress, 0)
+    with Store(run_dir / "results.sqlite"):
+        pass                                       # a run directory, as the search makes it
+    curve = run_page_data(run_dir).supernet_curve
+    assert [p.step for p in curve] == shown == list(range(1, spec.supernet.steps + 1))
+    assert all(math.isfinite(p.loss) and p.loss > 0 for p in curve)

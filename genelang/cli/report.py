@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out
+from genelang.cli._common import err, handle_errors, out
 
 
 @cli.command()
@@ -20,7 +20,16 @@ def serve(run_dir: Path, port: int, host: str) -> None:
     """Serve a search's run page, live while it runs: progress, fitness per
     generation, the Pareto front, every evaluation, the best cell, failures.
     It reads the results database read-only and never locks the search."""
+    import ipaddress
+
     from genelang.report import serve_run
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:          # a host name: say nothing we cannot know
+        local = host == "localhost"
+    if not local:
+        err.print(f"[yellow]note[/yellow]: listening on {host}: other machines that reach it see the run's "
+                  "genomes and files")
     with handle_errors():
         serve_run(run_dir, host, port,
                   on_ready=lambda url: out.print(f"serving the run page of {run_dir} at {url} (Ctrl-C stops)"))

@@ -3,6 +3,7 @@ and JS (genelang/report/static/, inlined: no CDN, nothing fetched but the
 live page's own data) and the run's data embedded as JSON."""
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 
@@ -11,6 +12,7 @@ from genelang.report.model import RunPage
 _SLOT = re.compile(r"/\*(CSS|JS|MODE|DATA)\*/")
 
 
+@functools.cache        # read once per process: the live page asks for them on every load
 def _asset(name: str) -> str:
     return resources.files("genelang.report").joinpath("static", name).read_text(encoding="utf-8")
 
