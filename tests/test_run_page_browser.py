@@ -78,3 +78,26 @@ def test_the_live_page_of_a_running_search_shows_the_databases_numbers(tmp_path)
     assert dom.text["state"].startswith("running (pid ")
     assert dom.text["generations-done"] == "1" and dom.text["generations-total"] == " / 5"
     assert "worker died: killed" in dom.text["failures"]
+
+
+def test_clicking_a_point_shows_its_genome_and_clicking_a_header_sorts(tmp_path):
+    """The page's own handlers, driven by click events a script appended to the report dispatches."""
+    run_dir = finished_run(tmp_path)
+    page = write_report(run_dir, tmp_path / "report.html")
+    clicks = ("<script>const c = document.querySelector('circle.pt:not(.front)');"
+              "document.body.dataset.clicked = c.dataset.id;"
+              "c.dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+              "document.querySelector('th[data-key=fitness]').dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+              "</script></body>")
+    clicked = tmp_path / "clicked.html"
+    clicked.write_text(page.read_text().replace("</body>", clicks))
+    html = dump_dom(clicked.as_uri())
+    dom = Dom(html)
+    picked = int(html.split('data-clicked="')[1].split('"')[0])
+    db = sqlite3.connect(run_dir / "results.sqlite")
+    genome, fitness = db.execute("SELECT genome, fitness FROM evaluations WHERE id = ?", (picked,)).fetchone()
+    assert dom.text["picked"] == genome and f"#{picked}," in dom.text["picked-title"]
+    shown = [float(c["fitness"]["value"]) for c in dom.rows.values() if c["fitness"]["value"]]
+    assert shown == sorted(shown, reverse=True)          # fittest first after one click on "fitness"
+    assert list(dom.rows)[: len(shown)] == [r for (r,) in db.execute(
+        "SELECT id FROM evaluations WHERE fitness IS NOT NULL ORDER BY fitness DESC, id")]
