@@ -111,11 +111,12 @@ class Search:
         counts = self.store.counts()
         self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
         self.retry = retry_failed and self.n_fail > 0
-        self.failed_before: dict[str, list] = {}
+        # retrying: each phenotype's stored failures, retired once it is evaluated again
+        self.failed_before: dict[str, list[int]] = {}
         if self.retry:
             for e in self.store.evaluations():
                 if e.status == "failed":
-                    self.failed_before.setdefault(e.phenotype, []).append(e)
+                    self.failed_before.setdefault(e.phenotype, []).append(e.id)
         self.weights = WeightBanks(run_dir / "weights")
 
     def evaluate(self, members: list[Member], generation: int) -> list[Member]:
@@ -139,7 +140,7 @@ class Search:
             self.cache[phen[i]] = (result, objs)
             self.row_of[phen[i]] = self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
             if self.retry:    # the failure it replaces is no longer the search's, even if this run is killed
-                self.store.retire(e.id for e in self.failed_before.get(phen[i], ()))
+                self.store.retire(self.failed_before.get(phen[i], ()))
             self.n_eval += 1
             self.n_fail += result.status == "failed"
             self.progress.evaluated(result, False)
