@@ -90,13 +90,14 @@ def build_net(c: Candidate) -> None:
         c.metrics.setdefault("params", sum(p.numel() for p in c.net.parameters()))
 
 
-def _limits(c: Candidate):
-    return (("params", c.fitness.max_params, "parameters"), ("macs", c.fitness.max_macs, "multiply-adds"))
+def limits(fitness) -> tuple[tuple[str, int | None, str], ...]:
+    """(cost, the spec's max_<cost>, its unit) for each cost a spec may limit."""
+    return (("params", fitness.max_params, "parameters"), ("macs", fitness.max_macs, "multiply-adds"))
 
 
 def infeasible(c: Candidate) -> str | None:
     """Why the candidate breaks a `max_<cost>` limit of the spec, if it does."""
-    for key, limit, unit in _limits(c):
+    for key, limit, unit in limits(c.fitness):
         if limit and c.metrics.get(key, 0) > limit:
             return f"{c.metrics[key]} {unit} > max_{key} {limit}"
     return None
@@ -108,7 +109,7 @@ UNPRICED = "cannot be checked"
 def unpriced(c: Candidate) -> str | None:
     """Why a `max_<cost>` limit cannot be checked: nothing priced the candidate
     (no cost model, no network built, and the estimator reported no such cost)."""
-    for key, limit, _ in _limits(c):
+    for key, limit, _ in limits(c.fitness):
         if limit and c.metrics.get(key) is None:
             return (f"max_{key} {UNPRICED}: the {c.genome.space} space has no cost model and estimator "
                     f"{c.fitness.estimator!r} builds no network and reports no {key}")

@@ -38,11 +38,11 @@ def _priced(request) -> None:
     """An estimator that builds nothing is cheap: score one candidate, so a
     `max_<cost>` limit that nothing prices refuses the spec here, instead of
     failing every candidate."""
-    from genelang.evolve.fitness import UNPRICED, score
+    from genelang.evolve.fitness import UNPRICED, limits, score
     result = score(request)
     if result.status == "failed" and UNPRICED in (result.reason or ""):
-        key = result.reason.split(" ", 1)[0]
-        raise SpecError.at("spec", result.reason, f"fitness.{key}",
+        key = next(k for k, limit, _ in limits(request.spec.fitness) if limit and result.metrics.get(k) is None)
+        raise SpecError.at("spec", result.reason, f"fitness.max_{key}",
                            hint="use an estimator that builds the network or reports the cost, "
                                 "or a space with a cost model")
 
