@@ -74,9 +74,14 @@ def _nb201(tmp_path, name, **fitness):
 def test_max_params_holds_for_an_estimator_that_builds_no_model(tmp_path):
     """Item 1: with `tabular` (a table lookup, no network built) `max_params`
     was never checked: the limit ran before the estimator priced anything."""
-    none_fit = run_search(_nb201(tmp_path, "tiny", max_params=1000))     # the smallest cell has 73,306
-    assert none_fit.best_fitness is None
-    st = genelang.run_status(none_fit.run_dir)
+    from click.testing import CliRunner
+
+    from genelang.cli import cli
+    spec_file = tmp_path / "tiny.yaml"
+    spec_file.write_text(yaml.safe_dump(_nb201(tmp_path, "tiny", max_params=1000).model_dump()))
+    res = CliRunner().invoke(cli, ["evolve", str(spec_file)])   # the smallest cell has 73,306 parameters
+    assert res.exit_code == 1 and "no candidate succeeded" in res.output, res.output
+    st = genelang.run_status(tmp_path / "tiny")
     assert st.ok == 0 and st.infeasible == st.evaluations > 0
     some = run_search(_nb201(tmp_path, "some", max_params=400_000))
     run = genelang.load_run(some.run_dir)
