@@ -114,6 +114,11 @@ def test_the_server_serves_the_run_and_nothing_outside_it(run_dir):
             assert status == 200 and b'data-mode="live"' in body
             status, body = _get(url, "/api/run.json")
             assert status == 200 and json.loads(body)["progress"]["evaluations"] == len(_db(run_dir))
+            rows = _db(run_dir)
+            status, body = _get(url, f"/api/run.json?after={rows[-4][0]}")     # what a polling page lacks
+            newer = json.loads(body)
+            assert newer["after"] == rows[-4][0] and [e["id"] for e in newer["evaluations"]] == [r[0] for r in rows[-3:]]
+            assert newer["progress"]["evaluations"] == len(rows)
             status, body = _get(url, "/files/best.gene")
             assert status == 200 and body == (run_dir / "best.gene").read_bytes()
             for path in ("/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/pareto/../../secret.txt",

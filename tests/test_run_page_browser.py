@@ -101,3 +101,40 @@ def test_clicking_a_point_shows_its_genome_and_clicking_a_header_sorts(tmp_path)
     assert shown == sorted(shown, reverse=True)          # fittest first after one click on "fitness"
     assert list(dom.rows)[: len(shown)] == [r for (r,) in db.execute(
         "SELECT id FROM evaluations WHERE fitness IS NOT NULL ORDER BY fitness DESC, id")]
+
+
+def test_the_live_page_follows_a_search_that_is_writing(tmp_path, monkeypatch):
+    """Evaluations arrive only once the page is loaded (with one): its polls
+    (only the rows it lacks, merged) bring the count and the table along."""
+    import threading
+
+    from genelang.report import server
+    from tests.run_page_helpers import _chromium
+    run_dir = tmp_path / "writing"
+    with Store(run_dir / "results.sqlite") as store:
+        store.add_evaluation(0, 0, "p0", "genome g0", EvalResult("ok", 0.1), [0.1])
+    loaded, render = threading.Event(), server.render_page
+
+    def render_then_start_writing(*args, **kwargs):
+        page = render(*args, **kwargs)
+        loaded.set()
+        return page
+
+    monkeypatch.setattr(server, "render_page", render_then_start_writing)
+
+    def write():
+        loaded.wait(30)
+        with Store(run_dir / "results.sqlite") as store:
+            for i in range(1, 40):
+                store.add_evaluation(i // 10, i % 10, f"p{i}", f"genome g{i}", EvalResult("ok", i / 100), [i / 100])
+                time.sleep(0.02)
+
+    with serving(run_dir) as url:
+        writer = threading.Thread(target=write)
+        writer.start()
+        # the page's clock runs on virtual time: its two-second polls come quickly
+        done = _chromium(url, "--dump-dom", "--virtual-time-budget=20000")
+        writer.join()
+    dom = Dom(done.stdout)
+    shown = int(dom.text["n-evaluations"])
+    assert 1 < shown <= 40 and sorted(dom.rows) == list(range(1, shown + 1))

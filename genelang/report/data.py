@@ -21,9 +21,10 @@ from genelang.runtime.supernet_curve import read_curve
 RECENT = 300.0      # seconds of the "recent" throughput window
 
 
-def run_page_data(run_dir: str | Path) -> RunPage:
+def run_page_data(run_dir: str | Path, *, after: int | None = None) -> RunPage:
     """The run page's data for a run directory, finished or running (a
-    `SpecError`, located, if it is not one)."""
+    `SpecError`, located, if it is not one). `after`: list only the
+    evaluations with a larger id (the rest is the whole run's all the same)."""
     run_dir = Path(run_dir)
     try:
         with open_run(run_dir, readonly=True) as store:
@@ -40,11 +41,11 @@ def run_page_data(run_dir: str | Path) -> RunPage:
         strategy=section("strategy").get("name"), estimator=section("fitness").get("estimator"),
         objectives=list(section("fitness").get("objectives") or ["fitness"]),
         progress=_progress(run_dir, rows, done, section("strategy").get("generations")),
-        generations=_generations(rows), evaluations=[_row(e) for e in rows],
+        generations=_generations(rows), evaluations=[_row(e) for e in rows if after is None or e.id > after],
         best=top.id if top else None, pareto=[e.id for e in best_of.pareto(rows)],
         best_cell=draw_best(top) if top else None,
         supernet_curve=read_curve(run_dir / "supernet"), failures=_failures(rows), files=_outputs(run_dir),
-        generated=time.time())
+        generated=time.time(), after=after)
 
 
 def _outputs(run_dir: Path) -> list[str]:

@@ -83,6 +83,9 @@ class RunPage:
     failures: list[FailureGroup] = field(default_factory=list)
     files: list[str] = field(default_factory=list)   # the run's outputs, relative to run_dir
     generated: float = 0.0            # when this was read
+    # set: `evaluations` holds only those with a larger id (what a live page
+    # polling every two seconds lacks); everything else is the whole run's
+    after: int | None = None
 
     def to_json(self) -> str:
         # JSON has no infinities or NaN (a failed candidate's objectives are -inf): null

@@ -3,6 +3,7 @@ HTTP server. Three routes, all read-only:
 
     /               the page (it polls the next one every two seconds)
     /api/run.json   `run_page_data(RUN_DIR)` as JSON, read afresh each time
+                    (`?after=ID`: only the evaluations the page does not hold yet)
     /files/PATH     a file of the run directory (best.gene, history.csv, …)
 
 Bound to 127.0.0.1 unless told otherwise: the page shows genomes and paths
@@ -13,7 +14,7 @@ import mimetypes
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from genelang.errors import GenelangError, SpecError
 from genelang.report.data import run_page_data
@@ -40,12 +41,15 @@ class _Handler(BaseHTTPRequestHandler):
     server: RunPageServer
 
     def do_GET(self) -> None:
-        route = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        route = url.path
         try:
             if route in ("/", "/index.html"):
                 self._send(render_page(run_page_data(self.server.run_dir), live=True).encode(), "text/html")
             elif route == "/api/run.json":
-                self._send(run_page_data(self.server.run_dir).to_json().encode(), "application/json")
+                after = parse_qs(url.query).get("after", [""])[0]
+                data = run_page_data(self.server.run_dir, after=int(after) if after.isdigit() else None)
+                self._send(data.to_json().encode(), "application/json")
             elif route.startswith("/files/") and (path := inside(self.server.run_dir, route[len("/files/"):])):
                 kind = mimetypes.guess_type(path.name)[0] or "text/plain"
                 self._send(path.read_bytes(), kind)

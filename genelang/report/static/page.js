@@ -138,6 +138,7 @@ function renderFailures(d) {
     return tr;
   }));
 }
+const SHOWN = 500;   // rows in the table at once: a one-shot search stores tens of thousands
 const COLUMNS = ["id", "generation", "status", "fitness", "objectives", "params", "macs", "seconds", "reason", "genome"];
 function cell(e, k) {
   if (k === "objectives") return e.objectives ? e.objectives.map((v) => fmt(v, 5)).join(", ") : "–";
@@ -160,7 +161,8 @@ function renderTable(d) {
     if (y === null || y === undefined) return -1;
     return (x < y ? -1 : 1) * sortDir;
   });
-  $("evaluations").tBodies[0].replaceChildren(...rows.map((e) => {
+  setText("table-note", rows.length > SHOWN ? `(the first ${SHOWN} of ${rows.length}; sort or filter to see others)` : "");
+  $("evaluations").tBodies[0].replaceChildren(...rows.slice(0, SHOWN).map((e) => {
     const tr = el("tr", {"data-id": e.id, class: e.status + (e.id === d.best ? " best" : "")});
     for (const k of COLUMNS) {
       const td = el("td", {class: `c-${k}` + (["status", "objectives", "reason", "genome"].includes(k) ? " t" : "")});
@@ -189,11 +191,20 @@ for (const th of document.querySelectorAll("#evaluations th")) th.addEventListen
 });
 $("status-filter").addEventListener("change", () => render(page));
 
+// Ask only for the evaluations the page lacks; if the merged list does not add
+// up to the run's count (a --retry-failed replay retired some), ask for all.
+async function fetchRun(after) {
+  const r = await fetch("api/run.json" + (after === null ? "" : `?after=${after}`), {cache: "no-store"});
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  return r.json();
+}
 async function poll() {
   try {
-    const r = await fetch("api/run.json", {cache: "no-store"});
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    render(await r.json());
+    const held = page ? page.evaluations : [];
+    let d = await fetchRun(held.length ? held[held.length - 1].id : null);
+    if (d.after !== null) d.evaluations = held.concat(d.evaluations);
+    if (d.evaluations.length !== d.progress.evaluations) d = await fetchRun(null);
+    render(d);
   } catch (err) {
     const s = $("state"); s.textContent = `cannot reach the server (${err.message}); retrying`; s.className = "badge stale";
   }
