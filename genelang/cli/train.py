@@ -87,7 +87,8 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
 
     FILE is a .gene file, or a search's run directory: `genelang train RUN_DIR
     --candidate best` retrains a stored candidate exactly as it was evaluated
-    (same seed, same fitness). After a search: `genelang train
+    (same seed and torch threads, same fitness; a warning says what cannot
+    match, e.g. another --threads or --epochs). After a search: `genelang train
     RUN_DIR/best.gene --spec RUN_DIR/spec.yaml --epochs 10 --test --out
     trained/`, then `genelang compile trained/ --to torchscript` ships the
     trained network.
