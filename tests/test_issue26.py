@@ -45,23 +45,19 @@ def test_run_status_and_load_run_take_str_paths(tmp_path):
 def test_the_timeout_grace_is_for_a_fresh_workers_first_candidate_only(tmp_path):
     """Item 2: `fitness.timeout: 0.5` let candidates run 11 s: the start-up grace
     was added to every candidate's clock, not only to a fresh worker's first."""
-    import time
-
     from genelang.evolve.backends import Backend, PoolExecutor
     from genelang.evolve.evaluation import EvalRequest
     from tests.evolve_helpers import report_pid_then_sleep
     backend = Backend(PoolExecutor(1), report_pid_then_sleep, timeout=1.0, grace=30.0)
     try:
-        t0 = time.monotonic()
         # the first candidate pays the worker's start-up within the grace; the second sleeps 6 s
         first, second = backend.map([EvalRequest(str(tmp_path), 0), EvalRequest(str(tmp_path), 6)],
                                     lambda i, r: None)
-        took = time.monotonic() - t0
     finally:
         backend.close()
     assert first.status == "ok"
+    # with the grace on every candidate (31 s), the 6 s sleep would have been recorded ok
     assert second.status == "failed" and second.reason == "timed out after 1 s"
-    assert took < 6
 
 
 def _nb201(tmp_path, name, **fitness):
