@@ -145,7 +145,7 @@ def test_a_search_writing_200_evaluations_while_the_page_polls_stores_all_200(tm
                 for i in range(1, 200):
                     store.add_evaluation(i // 20, i % 20, f"p{i}", f"genome text {i}", EvalResult("ok", i / 200),
                                          [i / 200])
-                    time.sleep(0.002)
+                    time.sleep(0.01)   # about two seconds of writing: several polls meet it
         except Exception as err:   # noqa: BLE001 - the test reports it
             errors.append(err)
 
