@@ -22,11 +22,19 @@ $(STAMP): pyproject.toml
 # Graphviz (`compile --to dot` renders .svg/.png with it). Skipped quietly
 # where apt is unavailable (torchvision's downloader is the dataset fallback).
 APT_PKGS := dataset-fashion-mnist graphviz
+# Headless Chromium renders the run page in tests/test_run_page_browser.py
+# (skipped without it). Installed on its own: a system without the package
+# (Ubuntu ships chromium as a snap) must still get the data and Graphviz.
+BROWSER_PKGS := chromium chromium-driver
 data:
 	@if { [ ! -d /usr/share/datasets/fashion-mnist ] || ! command -v dot >/dev/null; } \
 	  && command -v apt-get >/dev/null; then \
-	  (apt-get update -qq && apt-get install -y -qq $(APT_PKGS)) >/dev/null \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PKGS)) >/dev/null \
 	  || echo "warning: could not install $(APT_PKGS)"; fi
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	   apt-get install -y -qq --no-install-recommends $(BROWSER_PKGS)) >/dev/null 2>&1 \
+	  || echo "warning: could not install $(BROWSER_PKGS): the run page's browser test will be skipped"; fi
 
 # The main job: a quick GEP search on Fashion-MNIST (resumes if interrupted).
 demo: setup

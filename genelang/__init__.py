@@ -37,13 +37,17 @@ _API = {
     # searching
     "load_spec": ("genelang.evolve.spec.schema", "load_spec"),
     "parse_spec": ("genelang.evolve.spec.schema", "parse_spec"),
-    "evolve": ("genelang.evolve.search", "run_search"),
+    "evolve": ("genelang.evolve", None),   # the package, callable as run_search (evolve/__init__.py)
     "run_status": ("genelang.evolve.run.status", "run_status"),
     "load_run": ("genelang.evolve.run.runs", "load_run"),
     "retrain": ("genelang.evolve.run.runs", "retrain"),
     "build_supernet": ("genelang.evolve.estimators.oneshot", "build_supernet"),
     "train_supernet": ("genelang.runtime.supernet", "train_supernet"),
     "recalibrate_bn": ("genelang.runtime.supernet", "recalibrate_bn"),
+    # watching a search: the run page
+    "run_page_data": ("genelang.report", "run_page_data"),
+    "write_report": ("genelang.report", "write_report"),
+    "serve_run": ("genelang.report", "serve_run"),
     # studies
     "sample": ("genelang.study.sample", "sample_genomes"),
     "ablate": ("genelang.study.ablate", "ablate"),
@@ -64,7 +68,8 @@ def __getattr__(name: str):
     if name not in _API:
         raise AttributeError(f"module 'genelang' has no attribute {name!r}")
     module, attr = _API[name]
-    value = getattr(importlib.import_module(module), attr)
+    value = importlib.import_module(module)
+    value = value if attr is None else getattr(value, attr)
     globals()[name] = value
     return value
 

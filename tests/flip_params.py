@@ -11,3 +11,9 @@ def flipped(c) -> float:
 @register_estimator("always-fails")
 def always_fails(c) -> float:
     raise RuntimeError("this estimator always fails")
+
+
+@register_estimator("blind", builds_model=False)
+def blind(c) -> float:
+    """Builds no network and reports no costs (so nothing can check a max_params)."""
+    return 1.0

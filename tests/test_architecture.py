@@ -15,8 +15,9 @@ from genelang.cli import cli
 from tests.test_evolve_search import spec_dict
 
 ROOT = Path(__file__).parents[1]
-# compiler <- runtime <- evolve <- study <- cli; the shared modules below them all
+# compiler <- runtime <- evolve <- study, report <- cli; the shared modules below them all
 LAYERS = {"errors": 0, "atomic": 0, "plugins": 0, "suggest": 0, "compiler": 1, "runtime": 2, "evolve": 3, "study": 4,
+          "report": 4,
           "cli": 5, "__main__": 5, "__init__": 6}
 
 

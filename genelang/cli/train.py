@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out, skeleton_option
+from genelang.cli._common import err, handle_errors, out, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
 
@@ -74,9 +74,10 @@ from genelang.runtime.devices import PRECISIONS
 @click.option("--verbose", is_flag=True, help="Show Lightning's messages and library warnings.")
 @click.option("--candidate", default=None, metavar="ID|best",
               help="With FILE a run directory: retrain this stored evaluation (its id in `status --csv`, or "
-                   "best) exactly as the search evaluated it: its task, model, learning rate and seed.")
+                   "best) exactly as the search evaluated it: its task, model, learning rate, seed and torch "
+                   "threads; whatever it cannot match is printed as a warning.")
 @click.option("--threads", type=click.IntRange(1), default=None,
-              help="Torch threads (default: torch's, the machine's cores).")
+              help="Torch threads (default: torch's, the machine's cores; with --candidate, the search's).")
 @click.pass_context
 def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, devices, accelerator,
@@ -86,7 +87,8 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
 
     FILE is a .gene file, or a search's run directory: `genelang train RUN_DIR
     --candidate best` retrains a stored candidate exactly as it was evaluated
-    (same seed, same fitness). After a search: `genelang train
+    (same seed and torch threads, same fitness; a warning says what cannot
+    match, e.g. another --threads or --epochs). After a search: `genelang train
     RUN_DIR/best.gene --spec RUN_DIR/spec.yaml --epochs 10 --test --out
     trained/`, then `genelang compile trained/ --to torchscript` ships the
     trained network.
@@ -97,16 +99,16 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     from genelang.runtime.task_data import task_data
     from genelang.runtime.train import train_genome
 
-    if threads:
-        import torch
-        torch.set_num_threads(threads)
     with handle_errors(as_json):
         device = training_device(devices or _OLD_ACCELERATOR[accelerator or "cpu"])
     if file.is_dir() or candidate is not None:
         own_epochs = ctx.get_parameter_source("epochs") is not click.core.ParameterSource.DEFAULT
         _retrain(file, candidate or "best", epochs if own_epochs else None, out_dir, with_test, as_json, verbose,
-                 device)
+                 device, threads)
         return
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
@@ -139,7 +141,7 @@ def training_device(devices: str) -> str:
 
 
 def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_test: bool, as_json: bool,
-             verbose: bool, device: str) -> None:
+             verbose: bool, device: str, threads: int | None) -> None:
     from genelang.evolve.run.runs import retrain
     from genelang.runtime.noise import quiet
     with handle_errors(as_json):
@@ -147,13 +149,16 @@ def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_te
             from genelang.errors import GenelangError
             raise GenelangError.at("option", f"--candidate {candidate!r}: an evaluation id or 'best'", "--candidate")
         with quiet(verbose):
-            result, chosen, seed = retrain(run_dir, candidate, out_dir=out_dir, test=with_test,
-                                           quiet=as_json, epochs=epochs, device=device)
+            done = retrain(run_dir, candidate, out_dir=out_dir, test=with_test, quiet=as_json, epochs=epochs,
+                           device=device, threads=threads)
+    chosen = done.evaluation
     if not as_json:
         scored = f"{chosen.fitness:.6g}" if chosen.fitness is not None else f"nothing ({chosen.status})"
-        out.print(f"candidate {chosen.id} (generation {chosen.generation}), seed {seed}; "
-                  f"the search scored it {scored}")
-    _report(result, f"candidate {chosen.id} of {run_dir}", out_dir, as_json)
+        out.print(f"candidate {chosen.id} (generation {chosen.generation}), seed {done.seed}, "
+                  f"{done.threads or 'default'} torch thread(s); the search scored it {scored}")
+    for caveat in done.caveats:   # on stderr, so --json stays one document
+        err.print(f"[yellow]warning[/yellow]: may not reproduce the search's number: {caveat}")
+    _report(done.result, f"candidate {chosen.id} of {run_dir}", out_dir, as_json)
 
 
 def _report(result, title: str, out_dir, as_json: bool) -> None:

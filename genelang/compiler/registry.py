@@ -10,7 +10,10 @@ from __future__ import annotations
 import importlib
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+if TYPE_CHECKING:
+    from genelang.compiler.template import Slot
 
 ADF, MAIN = "adf", "main"
 # ModelConfig's skeleton when none is given: the conv space's first; a space

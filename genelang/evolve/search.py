@@ -101,6 +101,8 @@ class Search:
             check_same_search(self.store, spec, run_dir)
             stored = self.store.latest(retry_failed=retry_failed)
             self.cache = {ph: (e.result(), tuple(e.objectives or ())) for ph, e in stored.items()}
+            self.row_of = {ph: e.id for ph, e in stored.items()}     # the evaluation each cache entry is
+            self.touched: set[str] = set()                           # phenotypes this run's generations hold
             self.reused_failures = sum(1 for r, _ in self.cache.values() if r.status == "failed")
             self.injected = evaluate is not None
             self.backend: Backend = (make_backend(spec) if evaluate is None
@@ -116,12 +118,19 @@ class Search:
         self._session = (time.monotonic(), self.throughput, 0)
         self._speeds = [r.metrics["gflop_s"] for r, _ in self.cache.values() if r.ok and r.metrics.get("gflop_s")]
         self.retry = retry_failed and self.n_fail > 0
+        # retrying: each phenotype's stored failures, retired once it is evaluated again
+        self.failed_before: dict[str, list[int]] = {}
+        if self.retry:
+            for e in self.store.evaluations():
+                if e.status == "failed":
+                    self.failed_before.setdefault(e.phenotype, []).append(e.id)
         self.weights = WeightBanks(run_dir / "weights")
 
     def evaluate(self, members: list[Member], generation: int) -> list[Member]:
         """Objectives for every member; each phenotype is evaluated once, ever."""
         self.progress.generation(generation, len(members))
         phen, todo = new_phenotypes(self.template, members, self.cache)
+        self.touched.update(phen)
         texts = {i: format_genome(self.template.genome(members[i].lists())) for i in todo}
         for i in range(len(members)):
             if i not in todo:
@@ -131,7 +140,9 @@ class Search:
             i = todo[k]
             objs = objectives(self.spec, result)
             self.cache[phen[i]] = (result, objs)
-            self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
+            self.row_of[phen[i]] = self.store.add_evaluation(generation, i, phen[i], texts[i], result, list(objs))
+            if self.retry:    # the failure it replaces is no longer the search's, even if this run is killed
+                self.store.retire(self.failed_before.get(phen[i], ()))
             if result.ok and result.metrics.get("gflop_s"):
                 self._speeds.append(result.metrics["gflop_s"])
             start, before, evaluated = self._session
@@ -184,6 +195,8 @@ class Search:
                 pop = self._restore(last)
             pop = run_generations(self.strategy, self.spec.run.seed, self.evaluate, population=pop, first=first,
                                   stop=lambda g: g >= s.generations, before=self._prepare, after=self._save)
+            if self.retry:
+                self._retire_unreached()
             from genelang.evolve.run.outputs import write_outputs
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
@@ -198,6 +211,15 @@ class Search:
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained,
                             self.throughput)
+
+    def _retire_unreached(self) -> None:
+        """After a replay, the search is what the replay held: evaluations of
+        phenotypes it never reached belong to the discarded lineage, and leave
+        its best, Pareto set, counts and status."""
+        keep = {self.row_of[p] for p in self.touched}
+        self.store.retire(e.id for e in self.store.evaluations() if e.id not in keep)
+        counts = self.store.counts()
+        self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
 
     def _prepare(self, generation: int) -> None:
         """The estimator's step before a generation (e.g. train the supernet the

@@ -61,13 +61,7 @@ def augmentation(task: TaskConfig, data) -> Augment:
 
 
 def sample_batch(task: TaskConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    _, s = task_data(task)
-    idx = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(seed))
-    idx = idx[: task.batch_size]
-    return s.train[0][idx], s.train[-1][idx]
-
-
-def sample_batch(task: TaskConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """One seeded training minibatch of `task.batch_size` (what zero-cost proxies score on)."""
     _, s = task_data(task)
     idx = torch.randperm(len(s.train[0]), generator=torch.Generator().manual_seed(seed))
     idx = idx[: task.batch_size]

@@ -19,6 +19,7 @@ from torch import nn
 from genelang.compiler.registry import get_space
 from genelang.runtime.devices import torch_threads
 from genelang.runtime.supernet import SAMPLERS, SupernetTraining, train_supernet
+from genelang.runtime.supernet_curve import log_step
 
 
 def build_supernet(spec) -> nn.Module:
@@ -58,8 +59,14 @@ def prepare(state: RunState, progress, generation: int) -> EvalContext:
     sampler = (state.sampler if generation > 0 and state.sampler is not None
                else SAMPLERS[spec.supernet.sampling](net.shape))
     device = placement(spec.execution).devices[0]    # the first GPU of the search, if it has any
+    shown = getattr(progress, "supernet_step", None)
+
+    def step(done: int, total: int, loss: float) -> None:   # the run page draws the curve from the log
+        log_step(state.run_dir / "supernet", done, loss)
+        if shown is not None:
+            shown(done, total, loss)
+
     with torch_threads(spec.execution.threads):
         done = train_supernet(net, sampler, spec.configs()[0], training(spec), state.run_dir / "supernet",
-                              device=device, progress=getattr(progress, "supernet_step", None),
-                              until=until)
+                              device=device, progress=step, until=until)
     return replace(state.context, supernet=SupernetRef(str(done.checkpoint), done.step))

@@ -5,8 +5,10 @@ result the moment it arrives (`on_result`) and returns results in request order.
 
 Guarantees, whatever the executor:
 - never more requests in flight than slots, so each candidate's clock is its own;
-- a candidate that overruns `timeout` (plus `grace` for a fresh worker's
-  imports) fails alone with "timed out"; the others go on;
+- a candidate that overruns `timeout` fails alone with "timed out"; the
+  others go on. Only a request that may be a fresh worker's first (the
+  executor says which: `fresh()`) gets `grace` on top, for the worker's
+  start-up and imports; every later candidate has `timeout` alone;
 - a worker that dies fails only its own candidate. Where one death takes
   every worker down (a process pool), the candidates in flight run again one
   at a time, and only one that kills a worker on its own is recorded as failed.
@@ -33,6 +35,7 @@ class Executor(Protocol):
     isolates_crashes: bool          # a dead worker loses only its own request
 
     def submit(self, run: Run, request: EvalRequest) -> Any: ...
+    def fresh(self) -> bool: ...                       # the request just submitted may start a fresh worker
     def wait(self, handles: list, timeout: float | None) -> list: ...
     def result(self, handle) -> EvalResult: ...        # raises when the worker died
     def cancel(self, handles: list) -> bool: ...       # True: every other request in flight was lost too
@@ -49,8 +52,8 @@ class Backend:
         results: list[EvalResult | None] = [None] * len(requests)
         queue = deque(range(len(requests)))
         alone: set[int] = set()                 # suspects of a crash: run one at a time
-        flight: dict[Any, tuple[int, float]] = {}
-        limit = None if self.timeout is None else self.timeout + self.grace
+        flight: dict[Any, tuple[int, float, float | None]] = {}     # handle -> (request, start, limit)
+        timed = self.timeout is not None
         ex = self.executor
 
         def finish(i: int, result: EvalResult) -> None:
@@ -61,14 +64,16 @@ class Backend:
             queue.extendleft(sorted(indices, reverse=True))
 
         while queue or flight:
-            while queue and len(flight) < ex.slots and not any(i in alone for i, _ in flight.values()):
+            while queue and len(flight) < ex.slots and not any(i in alone for i, *_ in flight.values()):
                 if queue[0] in alone and flight:
                     break
                 i = queue.popleft()
-                flight[ex.submit(self.run, requests[i])] = (i, time.monotonic())
+                handle = ex.submit(self.run, requests[i])
+                limit = self.timeout + (self.grace if ex.fresh() else 0.0) if timed else None
+                flight[handle] = (i, time.monotonic(), limit)
             crashed: list[int] = []
-            for h in ex.wait(list(flight), None if limit is None else 1.0):
-                i, _ = flight.pop(h)
+            for h in ex.wait(list(flight), 1.0 if timed else None):
+                i, *_ = flight.pop(h)
                 try:
                     finish(i, ex.result(h))
                 except Exception as err:   # the worker died under it
@@ -77,19 +82,19 @@ class Backend:
                     else:
                         crashed.append(i)
             if crashed:   # every worker went down: everything in flight is a suspect
-                crashed += [i for i, _ in flight.values()]
+                crashed += [i for i, *_ in flight.values()]
                 flight.clear()
                 ex.reset()
                 alone.update(crashed)
                 requeue(crashed)
                 continue
             now = time.monotonic()
-            late = [h for h, (_, t0) in flight.items() if limit is not None and now - t0 > limit]
+            late = [h for h, (_, t0, limit) in flight.items() if limit is not None and now - t0 > limit]
             if late:
                 for h in late:
                     finish(flight.pop(h)[0], EvalResult.failed(f"timed out after {self.timeout:g} s"))
                 if ex.cancel(late):
-                    requeue(i for i, _ in flight.values())
+                    requeue(i for i, *_ in flight.values())
                     flight.clear()
         return results  # type: ignore[return-value]
 
@@ -106,6 +111,9 @@ class InProcessExecutor:
         f: cf.Future = cf.Future()
         f.set_result(run(request))
         return f
+
+    def fresh(self):
+        return False
 
     def wait(self, handles, timeout):
         return handles
@@ -135,6 +143,9 @@ class PoolExecutor:
         self.pool = self._new_pool()
 
     def _new_pool(self):
+        # a new pool starts at most `slots` processes, each for one of the first
+        # `slots` requests submitted to it (it spawns a worker when none is idle)
+        self._fresh = self.slots
         ctx = mp.get_context("spawn")
         slots = None
         if self.devices:   # one token per worker: a pool starts each of its processes once
@@ -150,6 +161,10 @@ class PoolExecutor:
         except cf.process.BrokenProcessPool:   # a worker died after the last batch
             self.reset()
             return self.pool.submit(on_pinned_device, run, request)
+
+    def fresh(self):
+        self._fresh -= 1
+        return self._fresh >= 0
 
     def wait(self, handles, timeout):
         return list(cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)[0])
@@ -202,12 +217,18 @@ class RayExecutor:
         if self.gpu_share:
             self.slots = min(self.slots, cpus, int(held["GPU"] * per_device))
         self._remote: Any = None
+        self._fresh = self.slots     # CPU tasks: Ray reuses its worker processes
 
     def submit(self, run, request):
         if self._remote is None:
             gpus = {"num_gpus": self.gpu_share} if self.gpu_share else {}
             self._remote = self.ray.remote(num_cpus=1, **gpus)(on_ray_gpu if self.gpu_share else call)
         return self._remote.remote(run, request)
+
+    def fresh(self):
+        # Ray gives each GPU task a process of its own, which starts afresh
+        self._fresh -= 1
+        return bool(self.gpu_share) or self._fresh >= 0
 
     def wait(self, handles, timeout):
         return self.ray.wait(handles, num_returns=1, timeout=timeout)[0]

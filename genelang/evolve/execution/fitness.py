@@ -16,6 +16,7 @@ import torch
 from genelang.evolve.estimators import Candidate, get_estimator
 from genelang.compiler.registry import get_space
 from genelang.evolve.execution.evaluation import EvalRequest, EvalResult, worker_name
+from genelang.evolve.run.reproduce import THREADS
 from genelang.compiler.template import Template
 from genelang.plugins import load_plugins
 from genelang.runtime.devices import free_gpu_memory
@@ -28,7 +29,7 @@ def evaluate(request: EvalRequest) -> EvalResult:
     noise = io.StringIO()   # torch.fx prints a failing module's code to stderr; keep it with the result
     try:
         with contextlib.redirect_stderr(noise):
-            result = _evaluate(request)
+            result = score(request)
         if result.status == "ok" and (result.fitness is None or math.isnan(result.fitness)):
             result = EvalResult.failed("fitness is NaN", metrics=result.metrics)
     except Exception as err:   # a candidate's crash must not stop the search
@@ -39,6 +40,8 @@ def evaluate(request: EvalRequest) -> EvalResult:
         free_gpu_memory()
     result.seconds = time.perf_counter() - t0
     result.worker = worker_name(request.context.device)
+    # a retraining must use the same count to reproduce the fitness (evolve/run/reproduce.py)
+    result.metrics[THREADS] = torch.get_num_threads()
     return result
 
 
@@ -87,16 +90,34 @@ def build_net(c: Candidate) -> None:
         c.metrics.setdefault("params", sum(p.numel() for p in c.net.parameters()))
 
 
+def limits(fitness) -> tuple[tuple[str, int | None, str], ...]:
+    """(cost, the spec's max_<cost>, its unit) for each cost a spec may limit."""
+    return (("params", fitness.max_params, "parameters"), ("macs", fitness.max_macs, "multiply-adds"))
+
+
 def infeasible(c: Candidate) -> str | None:
     """Why the candidate breaks a `max_<cost>` limit of the spec, if it does."""
-    for key, limit, unit in (("params", c.fitness.max_params, "parameters"),
-                             ("macs", c.fitness.max_macs, "multiply-adds")):
+    for key, limit, unit in limits(c.fitness):
         if limit and c.metrics.get(key, 0) > limit:
             return f"{c.metrics[key]} {unit} > max_{key} {limit}"
     return None
 
 
-def _evaluate(request: EvalRequest) -> EvalResult:
+UNPRICED = "cannot be checked"
+
+
+def unpriced(c: Candidate) -> str | None:
+    """Why a `max_<cost>` limit cannot be checked: nothing priced the candidate
+    (no cost model, no network built, and the estimator reported no such cost)."""
+    for key, limit, _ in limits(c.fitness):
+        if limit and c.metrics.get(key) is None:
+            return (f"max_{key} {UNPRICED}: the {c.genome.space} space has no cost model and estimator "
+                    f"{c.fitness.estimator!r} builds no network and reports no {key}")
+    return None
+
+
+def score(request: EvalRequest) -> EvalResult:
+    """`evaluate` without its guards (the caller catches what it raises)."""
     c = candidate(request, build=False)
     # priced genomes are refused before anything is built; the others once built
     reason = infeasible(c)
@@ -105,6 +126,13 @@ def _evaluate(request: EvalRequest) -> EvalResult:
         reason = infeasible(c)
     if reason:
         return EvalResult("infeasible", None, reason, metrics=c.metrics)
-    score = float(get_estimator(c.fitness.estimator).fn(c))
-    c.metrics["score"] = score
-    return EvalResult("ok", score, metrics=c.metrics)
+    value = float(get_estimator(c.fitness.estimator).fn(c))
+    c.metrics["score"] = value
+    if c.net is None:
+        # an estimator that builds nothing (a table lookup) may know the costs
+        # only once it has run: the limits hold on what it reported
+        if reason := infeasible(c):
+            return EvalResult("infeasible", None, reason, metrics=c.metrics)
+        if reason := unpriced(c):
+            return EvalResult.failed(reason, metrics=c.metrics)
+    return EvalResult("ok", value, metrics=c.metrics)

@@ -16,19 +16,35 @@ from genelang.compiler.template import Template
 
 def preflight(spec) -> None:
     from genelang.compiler.printer import format_genome
-    from genelang.evolve.execution.fitness import candidate
+    from genelang.evolve.execution.fitness import candidate, unpriced
     template = Template.from_spec(spec.space, name="preflight")
     genome = format_genome(template.genome(template.random(random.Random(f"{spec.run.seed}:preflight"))))
     try:
-        c = candidate(EvalRequest(genome, spec.run.seed, spec, EvalContext()))
+        request = EvalRequest(genome, spec.run.seed, spec, EvalContext())
+        c = candidate(request)
         if get_estimator(spec.fitness.estimator).builds_model:
             _one_batch(c)
+        elif unpriced(c):     # nothing priced it before scoring: does the estimator report the cost?
+            _priced(request)
     except GenelangError as err:   # an argument of the task (root=, dataset=) is a key of the spec's task section
         raise type(err)([relocate_argument(d, lambda a: f"task.{a}") for d in err.diagnostics]) from None
     except Exception as err:   # anything else is still this spec's problem, found before any compute
         raise SpecError.at("spec", f"preflight failed: a candidate of this spec cannot run on task "
                            f"{spec.task.name!r} ({type(err).__name__}: {str(err)[:300]})", "task",
                            hint="check task.name, task.root and the model section") from None
+
+
+def _priced(request) -> None:
+    """An estimator that builds nothing is cheap: score one candidate, so a
+    `max_<cost>` limit that nothing prices refuses the spec here, instead of
+    failing every candidate."""
+    from genelang.evolve.execution.fitness import UNPRICED, limits, score
+    result = score(request)
+    if result.status == "failed" and UNPRICED in (result.reason or ""):
+        key = next(k for k, limit, _ in limits(request.spec.fitness) if limit and result.metrics.get(k) is None)
+        raise SpecError.at("spec", result.reason, f"fitness.max_{key}",
+                           hint="use an estimator that builds the network or reports the cost, "
+                                "or a space with a cost model")
 
 
 @torch.no_grad()

@@ -29,7 +29,7 @@ def retrain_top(run_dir: Path, spec, rows: list[Evaluation], store) -> list[Retr
     out = []
     for e in top:
         if "retrained_fitness" not in e.metrics:
-            result, _, _ = retrain(run_dir, e.id)
+            result = retrain(run_dir, e.id).result
             e.metrics.update(retrained_fitness=result.metrics.get("score"), retrained_params=result.params)
             store.add_metrics(e.id, {k: e.metrics[k] for k in ("retrained_fitness", "retrained_params")})
         out.append(Retrained(e.id, e.fitness, e.metrics["retrained_fitness"]))

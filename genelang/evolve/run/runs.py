@@ -64,18 +64,22 @@ def _read(run_dir: Path, populations: bool = False):
 
 
 def retrain(run_dir: str | Path, candidate: int | str = "best", *, out_dir: str | Path | None = None,
-            test: bool = False, quiet: bool = True, epochs: int | None = None, device: str = "cpu"):
+            test: bool = False, quiet: bool = True, epochs: int | None = None, device: str = "cpu",
+            threads: int | None = None):
     """Train a stored candidate again exactly as the search evaluated it: the
-    run's task, model and learning rate, and the candidate's own seed (its
-    evaluation id, or "best"). Returns (the runtime's TrainResult, the stored
-    Evaluation, the seed used); `epochs`
-    overrides the search's budget; `device` ("cpu", "cuda:N") is where it trains,
-    in the search's precision. With weight inheritance, the search
-    started from inherited blocks, so a retraining from scratch differs."""
+    run's task, model and learning rate, the candidate's own seed (its
+    evaluation id, or "best") and the torch thread count it ran with. Returns a
+    `Retraining` (evolve/run/reproduce.py): the runtime's TrainResult, the stored
+    Evaluation, the seed and threads used, and `caveats`, each a reason the
+    numbers may differ from the stored fitness (empty: they should not).
+    `epochs` overrides the search's budget, `threads` its thread count;
+    `device` ("cpu", "cuda:N") is where it trains, in the search's precision."""
     from genelang.compiler import load_text
     from genelang.errors import SpecError
+    from genelang.evolve.run.reproduce import Retraining, reproduction
     from genelang.evolve.search import candidate_seed
-    from genelang.runtime.train import train_genome
+    from genelang.runtime import train as runtime
+    from genelang.runtime.devices import torch_threads
     run_dir = Path(run_dir)
     spec, rows, _ = _read(run_dir)
     if spec is None:
@@ -94,6 +98,9 @@ def retrain(run_dir: str | Path, candidate: int | str = "best", *, out_dir: str 
     seed = candidate_seed(spec.run.seed, chosen.phenotype)
     from genelang.evolve.estimators.builtin import training_lr
     lr = training_lr(spec, genome)
-    return train_genome(genome, task, model, epochs=epochs or spec.fitness.epochs, lr=lr, seed=seed,
-                        out_dir=out_dir, test=test, quiet=quiet, device=device,
-                        precision=spec.fitness.precision), chosen, seed
+    plan = reproduction(spec, chosen, device=device, threads=threads, epochs=epochs)
+    with torch_threads(plan.threads):
+        result = runtime.train_genome(genome, task, model, epochs=epochs or spec.fitness.epochs, lr=lr, seed=seed,
+                                      out_dir=out_dir, test=test, quiet=quiet, device=device,
+                                      precision=spec.fitness.precision)
+    return Retraining(result, chosen, seed, plan.threads, plan.caveats)

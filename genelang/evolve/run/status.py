@@ -36,19 +36,21 @@ class RunStatus:
     throughput: Throughput | None = None    # as of the last complete generation
 
 
-def open_run(run_dir: Path) -> Store:
-    """A reader of a run directory's results (refused, located, if it is none)."""
+def open_run(run_dir: Path, *, readonly: bool = False) -> Store:
+    """A reader of a run directory's results (refused, located, if it is none);
+    `readonly`: one SQLite keeps from writing (Store.open_readonly)."""
     db = run_dir / "results.sqlite"
     if not db.exists():
         raise SpecError.at("io", "not a run directory (no results.sqlite)", str(run_dir),
                            hint="give the directory a search writes to (run.out, or runs/<run.name>)")
     try:
-        return Store.open_read(db)
+        return Store.open_readonly(db) if readonly else Store.open_read(db)
     except sqlite3.DatabaseError as err:
         raise SpecError.at("io", f"cannot read results.sqlite ({err})", str(db)) from None
 
 
-def run_status(run_dir: Path, top: int = 5) -> RunStatus:
+def run_status(run_dir: str | Path, top: int = 5) -> RunStatus:
+    run_dir = Path(run_dir)
     try:
         with open_run(run_dir) as store:
             spec = yaml.safe_load(store.get_meta("spec") or "") or {}

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS population (
     PRIMARY KEY (generation, slot)
 );
 CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, completed REAL NOT NULL);
+-- evaluations no longer part of the search: a failure evaluated again, or what
+-- a replay (--retry-failed) never reached; kept for the record, read by no one
+CREATE TABLE IF NOT EXISTS retired (id INTEGER PRIMARY KEY);
 """
 
 COLUMNS = ["id", "generation", "candidate", "phenotype", "genome", "status", "reason", "fitness",
@@ -78,17 +81,31 @@ def _evaluation(row) -> Evaluation:
     return Evaluation(**d)
 
 
+def _readonly_uri(path: Path) -> str:
+    """A URI SQLite opens read-only: it refuses every write, so the reader can
+    never change or lock the search's database. Without a -wal file nobody
+    writes the database now, and `immutable` reads it without creating the
+    -wal/-shm files a read-only connection could not clean up."""
+    wal = path.with_name(path.name + "-wal")
+    return path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
+
+
 class Store:
-    def __init__(self, path: Path, *, create: bool = True):
+    def __init__(self, path: Path, *, create: bool = True, readonly: bool = False):
         if create:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=30)
+        self.db = (sqlite3.connect(_readonly_uri(path), uri=True, timeout=30) if readonly
+                   else sqlite3.connect(str(path), timeout=30))
         if create:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             self.db.commit()
+        # a reader of a run from before the `retired` table: every evaluation is current
+        has_retired = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'retired'").fetchone()
+        self._current = " id NOT IN (SELECT id FROM retired)" if has_retired else " 1"
 
     @classmethod
     def open_read(cls, path: Path) -> "Store":
@@ -96,6 +113,13 @@ class Store:
         connection to a WAL database leaves -wal/-shm files behind, while this
         one, closed last, cleans them up like the search does."""
         return cls(path, create=False)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> "Store":
+        """A reader SQLite itself keeps from writing (`mode=ro`), for one that
+        polls beside a running search for hours (the run page). Open one per
+        read: a connection held open would pin the WAL and keep it growing."""
+        return cls(path, create=False, readonly=True)
 
     def close(self) -> None:
         self.db.close()
@@ -117,12 +141,14 @@ class Store:
 
     # evaluations
     def add_evaluation(self, generation: int, candidate: int, phenotype: str, genome: str,
-                       result: EvalResult, objectives: list[float] | None) -> None:
+                       result: EvalResult, objectives: list[float] | None) -> int:
+        """Store one evaluation; returns its id."""
         with self.db:
-            self.db.execute(
+            return self.db.execute(
                 f"INSERT INTO evaluations ({', '.join(COLUMNS[1:])}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (generation, candidate, phenotype, genome, result.status, result.reason, result.fitness,
-                 json.dumps(objectives), json.dumps(result.metrics), result.seconds, result.worker, time.time()))
+                 json.dumps(objectives), json.dumps(result.metrics), result.seconds, result.worker,
+                 time.time())).lastrowid
 
     def add_metrics(self, evaluation_id: int, metrics: dict[str, float]) -> None:
         """Metrics learnt after an evaluation (`retrained_fitness`), merged into its own."""
@@ -132,9 +158,15 @@ class Store:
             self.db.execute("UPDATE evaluations SET metrics = ? WHERE id = ?", (json.dumps(merged), evaluation_id))
 
     def evaluations(self, *, ok_only: bool = False) -> list[Evaluation]:
-        where = " WHERE status = 'ok' AND fitness IS NOT NULL" if ok_only else ""
+        """The search's evaluations (retired ones left out), in the order they finished."""
+        where = " AND status = 'ok' AND fitness IS NOT NULL" if ok_only else ""
         return [_evaluation(r) for r in self.db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM evaluations{where} ORDER BY id")]
+            f"SELECT {', '.join(COLUMNS)} FROM evaluations WHERE{self._current}{where} ORDER BY id")]
+
+    def retire(self, ids) -> None:
+        """Take evaluations out of the search (they stay in the file)."""
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO retired VALUES (?)", [(i,) for i in ids])
 
     def latest(self, *, retry_failed: bool = False) -> dict[str, Evaluation]:
         """The result a search reuses for each phenotype: its first evaluation,
@@ -151,14 +183,16 @@ class Store:
         return out
 
     def counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT status, COUNT(*) FROM evaluations GROUP BY status").fetchall())
+        return dict(self.db.execute(
+            f"SELECT status, COUNT(*) FROM evaluations WHERE{self._current} GROUP BY status").fetchall())
 
     def timing(self) -> tuple[float | None, float | None]:
         """Mean seconds per evaluation and when the last one finished."""
-        return self.db.execute("SELECT AVG(seconds), MAX(created) FROM evaluations").fetchone()
+        return self.db.execute(f"SELECT AVG(seconds), MAX(created) FROM evaluations WHERE{self._current}").fetchone()
 
     def failure_reasons(self) -> list[str]:
-        return [r or "unknown" for (r,) in self.db.execute("SELECT reason FROM evaluations WHERE status != 'ok'")]
+        return [r or "unknown" for (r,) in self.db.execute(
+            f"SELECT reason FROM evaluations WHERE{self._current} AND status != 'ok'")]
 
     # populations
     def save_population(self, generation: int, members: list[tuple[str, str, int]]) -> None:
