@@ -66,6 +66,11 @@ class Space:
     # `.shape` (runtime.supernet.SearchShape) and `.path(genome)` -> the genome's network
     supernet: str | None = None
     modality: str = "image"                 # what its networks read: "image" (N,C,H,W) or "sequence"
+    # "module:function" building a sequence space's layers for a sequence model:
+    # fn(genome, *, input_size, hidden, layers, bidirectional, causal, model) -> nn.ModuleList
+    # of layers [B, T, F] -> [B, T, H], each with `out_size` (`tie_output` False on the list:
+    # a language model keeps its output matrix apart from the embeddings)
+    sequence_layers: str | None = None
     skeletons: tuple[str, ...] = ()         # the layouts its network builder knows; the first is its default
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
@@ -160,6 +165,10 @@ class Space:
             return self.skeletons[0]
         raise LookupError(f"the {self.name} space builds on skeletons {', '.join(self.skeletons)}, "
                           f"not {requested!r}")
+
+    def sequence_builder(self) -> Callable[..., Any]:
+        """The function named by `sequence_layers`, imported now."""
+        return self._imported(self.sequence_layers, "sequence layers")
 
     def supernet_builder(self) -> Callable[..., Any]:
         """The function named by `supernet`, imported now."""

@@ -29,7 +29,9 @@ class ModelConfig:
     layers: int = 8
     auxiliary: bool = False
     drop_path: float = 0.0
-    hidden: int = 64                 # rnn genomes: state width
+    hidden: int = 64                 # sequence genomes: state width (rnn), model width (transformer)
+    heads: int = 4                   # transformer genomes: attention heads (hidden must divide by it)
+    ffn: int = 128                   # transformer genomes: the feed-forward's inner width
     rnn_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0

@@ -33,4 +33,4 @@ def make_model(genome: Genome, task: TaskConfig, model: ModelConfig = ModelConfi
         input_size=getattr(data, "input_size", None),
         embed_dim=model.hidden, hidden=model.hidden, num_outputs=data.num_classes,
         layers=model.rnn_layers, dropout=model.dropout, bidirectional=model.bidirectional,
-        tie_weights=lm)
+        tie_weights=lm, model=model)

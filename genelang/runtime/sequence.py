@@ -1,4 +1,5 @@
-"""Sequence models built from a recurrent genome.
+"""Sequence models built from a sequence space's genome (its `sequence_layers`:
+the rnn space's recurrent cell, the transformer space's encoder block).
 
 `build_sequence_model(genome, head=...)` stacks `layers` recurrent layers
 (optionally bidirectional, dropout between) over an input of either vocabulary
@@ -18,6 +19,8 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.lower_rnn import RecurrentLayer, lower_rnn_cell
+from genelang.compiler.registry import get_space
+from genelang.runtime.config import ModelConfig
 
 HEADS = ("classify", "tag", "lm", "forecast")
 
@@ -52,11 +55,25 @@ class SequenceModel(nn.Module):
         return self.out(h)
 
 
+def recurrent_layers(genome: Genome, *, input_size: int, hidden: int, layers: int, bidirectional: bool,
+                     causal: bool, model: ModelConfig) -> nn.ModuleList:
+    """The rnn space's layers: the genome's cell run over time (a recurrence is causal already)."""
+    out, width = nn.ModuleList(), input_size
+    for _ in range(layers):
+        cell = lower_rnn_cell(genome, width, hidden)
+        back = lower_rnn_cell(genome, width, hidden) if bidirectional else None
+        out.append(RecurrentLayer(cell, back))
+        width = out[-1].out_size
+    return out
+
+
 def build_sequence_model(genome: Genome, *, head: str = "classify", input_size: int | None = None,
                          vocab_size: int | None = None, embeddings: torch.Tensor | None = None,
                          freeze_embeddings: bool = True, embed_dim: int = 64, hidden: int = 128,
                          num_outputs: int = 2, layers: int = 1, dropout: float = 0.0,
-                         bidirectional: bool = False, tie_weights: bool = False) -> SequenceModel:
+                         bidirectional: bool = False, tie_weights: bool = False,
+                         model: ModelConfig = ModelConfig()) -> SequenceModel:
+    """`model` carries what a space's layers read beyond these (a transformer's heads and FFN width)."""
     if head not in HEADS:
         raise ValueError(f"unknown head {head!r}; choose from {HEADS}")
     if embeddings is not None:
@@ -68,17 +85,15 @@ def build_sequence_model(genome: Genome, *, head: str = "classify", input_size: 
         embed, width = nn.Identity(), input_size
     else:
         raise ValueError("give input_size (dense input), vocab_size or embeddings")
-    rnn = nn.ModuleList()
-    for _ in range(layers):
-        cell = lower_rnn_cell(genome, width, hidden)
-        back = lower_rnn_cell(genome, width, hidden) if bidirectional else None
-        layer = RecurrentLayer(cell, back)
-        rnn.append(layer)
-        width = layer.out_size
+    build = get_space(genome.space).sequence_builder()
+    rnn = build(genome, input_size=width, hidden=hidden, layers=layers, bidirectional=bidirectional,
+                causal=head == "lm", model=model)
+    width = rnn[-1].out_size
     n_out = vocab_size if head == "lm" else num_outputs
     if head == "lm" and n_out is None:
         raise ValueError("the lm head needs vocab_size")
     out = nn.Linear(width, n_out)
+    tie_weights = tie_weights and getattr(rnn, "tie_output", True)
     if head == "lm" and tie_weights and isinstance(embed, nn.Embedding) and embed.weight.shape == out.weight.shape:
         out.weight = embed.weight
     return SequenceModel(embed, rnn, dropout, head, out)

@@ -67,7 +67,10 @@ class ModelSpec(_Strict):
     C: int = Field(_M.C, ge=2)
     N: int = Field(_M.N, ge=1)
     layers: int = Field(_M.layers, ge=3)
-    hidden: int = Field(_M.hidden, ge=1)     # rnn genomes: state width
+    hidden: int = Field(_M.hidden, ge=1)     # rnn genomes: state width; transformer genomes: model width
+    heads: int = Field(_M.heads, ge=1)       # transformer genomes: attention heads
+    ffn: int = Field(_M.ffn, ge=1)           # transformer genomes: feed-forward width
+    rnn_layers: int = Field(_M.rnn_layers, ge=1)   # sequence genomes: layers (blocks) stacked
     freeze_embeddings: bool = _M.freeze_embeddings   # text tasks: keep pre-trained word vectors fixed
 
 
