@@ -25,7 +25,7 @@ NO_GENELANG = "import sys; sys.modules['genelang'] = None\n"   # any import of g
 def small(genome):
     shape = (3, 16, 16) if get_space(genome.space).input_layout == ("C", "H", "W") else (5, 4)
     torch.manual_seed(0)
-    return build_model(genome, ModelConfig(C=4, layers=5, hidden=6), input_shape=shape)
+    return build_model(genome, ModelConfig(C=4, layers=5, hidden=8), input_shape=shape)
 
 
 def run_isolated(code: str, cwd: Path) -> str:

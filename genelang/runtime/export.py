@@ -79,6 +79,8 @@ def _flatten(gm: fx.GraphModule) -> tuple[dict[str, nn.Module], dict[str, torch.
         if node.op not in ("call_module", "get_attr"):
             continue
         flat = re.sub(r"\W", "_", node.target)
+        if flat[0].isdigit():     # a Sequential's child ("0.project"): not an identifier
+            flat = f"m_{flat}"
         if node.op == "call_module":
             mods[flat] = gm.get_submodule(node.target)
         else:
