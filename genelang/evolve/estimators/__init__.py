@@ -91,3 +91,4 @@ def fitting(space: str) -> list[str]:
 importlib.import_module("genelang.evolve.estimators.builtin")
 importlib.import_module("genelang.evolve.estimators.tabular")
 importlib.import_module("genelang.evolve.estimators.supernet")
+importlib.import_module("genelang.evolve.estimators.zero_cost")

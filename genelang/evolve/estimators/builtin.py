@@ -20,6 +20,7 @@ from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.runtime import proxies
 
 IMAGE_SPACES = {"conv"}     # estimators that read an image network's pooled features
+PROXY_SPACES = {"conv", "nb201"}   # zero-cost proxies: any image classifier of convs and linears
 
 
 @register_estimator("params")
@@ -28,13 +29,13 @@ def params(c: Candidate) -> float:
     return -float(c.metrics["params"])
 
 
-@register_estimator("naswot", spaces=IMAGE_SPACES)
+@register_estimator("naswot", spaces=PROXY_SPACES)
 def naswot(c: Candidate) -> float:
     """Log-determinant of the binary ReLU-code kernel over one minibatch (Mellor et al. 2021)."""
     return proxies.naswot(*_on_device(c))
 
 
-@register_estimator("synflow", spaces=IMAGE_SPACES)
+@register_estimator("synflow", spaces=PROXY_SPACES)
 def synflow(c: Candidate) -> float:
     """Synaptic flow of |θ| with an all-ones input (Tanaka et al. 2020)."""
     net, x, _ = _on_device(c)
