@@ -174,9 +174,13 @@ def test_ensemble_options_are_checked_where_they_are_written(tmp_path, options, 
     assert where in str(err.value) and says in str(err.value)
 
 
-def test_zico_batches_option_is_checked(tmp_path):
+def test_proxy_options_are_checked(tmp_path):
     with pytest.raises(SpecError, match=r"fitness.options.batches.*greater than or equal to 2"):
         _spec(tmp_path, {"estimator": "zico", "options": {"batches": 1}})
+    # a one-minibatch proxy has no options: one given is a mistake, not silently ignored
+    with pytest.raises(SpecError, match=r"fitness.options.batches: unknown option[\s\S]*jacob_cov takes no options"):
+        _spec(tmp_path, {"estimator": "jacob_cov", "options": {"batches": 3}})
+    assert _spec(tmp_path, {"estimator": "zico", "options": {"batches": 3}}).fitness.options == {"batches": 3}
 
 
 def test_proxies_fit_the_image_spaces_and_score_an_nb201_genome(tmp_path):

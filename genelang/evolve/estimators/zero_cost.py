@@ -34,13 +34,14 @@ from genelang.runtime import zero_cost
 from genelang.runtime.train import Recent
 
 
-class ProxyOptions(BaseModel):
-    """`fitness.options` the proxies read."""
+class ZiCoOptions(BaseModel):
+    """`fitness.options` of zico."""
     model_config = ConfigDict(extra="forbid")
-    batches: int = Field(2, ge=2)        # zico: minibatches (ZiCo's statistic needs at least two)
+    batches: int = Field(2, ge=2)        # minibatches (ZiCo's statistic needs at least two)
 
 
-class EnsembleOptions(ProxyOptions):
+class EnsembleOptions(ZiCoOptions):
+    """`fitness.options` of ensemble (`batches` is for a zico member)."""
     members: list[str] = Field(default_factory=lambda: list(ABDELFATTAH_VOTE), min_length=2)
     reference: int = Field(32, ge=2)     # random genomes of the space every member ranks against
 
@@ -48,15 +49,21 @@ class EnsembleOptions(ProxyOptions):
 ABDELFATTAH_VOTE = ("synflow", "jacob_cov", "snip")
 
 
-def _options(c_or_spec, model: type[BaseModel]) -> BaseModel:
+def _options(c: Candidate, model: type[BaseModel]) -> BaseModel:
     """The options `model` knows, from the spec's `fitness.options` (an ensemble's
     spec carries its own keys beside its members')."""
-    spec = getattr(c_or_spec, "spec", c_or_spec)
-    return model.model_validate({k: v for k, v in spec.fitness.options.items() if k in model.model_fields})
+    options = c.spec.fitness.options
+    return model.model_validate({k: v for k, v in options.items() if k in model.model_fields})
 
 
-def _proxy_checks(spec) -> list[tuple[str, str, str]]:
-    return option_errors(ProxyOptions, spec.fitness.options, "fitness.options")
+def _zico_checks(spec) -> list[tuple[str, str, str]]:
+    return option_errors(ZiCoOptions, spec.fitness.options, "fitness.options")
+
+
+def _no_options(spec) -> list[tuple[str, str, str]]:
+    # an option a proxy would ignore is a typo or a misunderstanding: say so where it is written
+    return [(f"fitness.options.{k}", "unknown option", f"{spec.fitness.estimator} takes no options")
+            for k in spec.fitness.options]
 
 
 def _batches(c: Candidate, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -70,31 +77,28 @@ def _batches(c: Candidate, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
             for i in range(n)]
 
 
-def _one_batch(fn):
+def _register_one_batch(name: str, fn, doc: str) -> None:
     def score(c: Candidate) -> float:
         return float(fn(*_on_device(c)))
-    return score
+    score.__doc__ = doc          # its first line is the registry's `doc`
+    register_estimator(name, spaces=PROXY_SPACES, checks=_no_options)(score)
 
 
-# one registry entry per proxy; the docstring's first line is the estimator's `doc`
-ONE_BATCH = {
-    "jacob_cov": (zero_cost.jacob_cov, "Correlation of the input Jacobians over one minibatch (Mellor et al., "
-                                       "as zero-cost-nas scores it)."),
-    "snip": (zero_cost.snip, "Σ|θ ⊙ ∂L/∂θ| over convs and linears on one minibatch (Lee et al. 2019)."),
-    "grad_norm": (zero_cost.grad_norm, "Σ of each conv's and linear's loss-gradient norm on one minibatch."),
-    "meco": (zero_cost.meco, "Σ of each layer's minimum channel-correlation eigenvalue on one image "
-                             "(Jiang et al. 2023)."),
-}
-for _name, (_fn, _doc) in ONE_BATCH.items():
-    _score = _one_batch(_fn)
-    _score.__doc__ = _doc
-    register_estimator(_name, spaces=PROXY_SPACES, checks=_proxy_checks)(_score)
+for _entry in [
+    ("jacob_cov", zero_cost.jacob_cov,
+     "Correlation of the input Jacobians over one minibatch (Mellor et al., as zero-cost-nas scores it)."),
+    ("snip", zero_cost.snip, "Σ|θ ⊙ ∂L/∂θ| over convs and linears on one minibatch (Lee et al. 2019)."),
+    ("grad_norm", zero_cost.grad_norm, "Σ of each conv's and linear's loss-gradient norm on one minibatch."),
+    ("meco", zero_cost.meco,
+     "Σ of each layer's minimum channel-correlation eigenvalue on one image (Jiang et al. 2023)."),
+]:
+    _register_one_batch(*_entry)
 
 
-@register_estimator("zico", spaces=PROXY_SPACES, checks=_proxy_checks)
+@register_estimator("zico", spaces=PROXY_SPACES, checks=_zico_checks)
 def zico(c: Candidate) -> float:
     """Σ over layers of log Σ mean|g|/std(g) over minibatches (Li et al. ICLR 2023)."""
-    return zero_cost.zico(c.net.to(c.context.device), _batches(c, _options(c, ProxyOptions).batches))
+    return zero_cost.zico(c.net.to(c.context.device), _batches(c, _options(c, ZiCoOptions).batches))
 
 
 @register_estimator("param-count")
