@@ -203,7 +203,9 @@ def _reference(c: Candidate, o: EnsembleOptions) -> dict[str, list[float]]:
     return _REFERENCE.get_or_make(key, make)
 
 
-@register_estimator("ensemble", builds_model=False, checks=_ensemble_checks)
+# builds_model: the search builds the candidate's network first, so its parameter count is known
+# and `max_params` applies before any member runs (each member then scores a fresh copy)
+@register_estimator("ensemble", checks=_ensemble_checks)
 def ensemble(c: Candidate) -> float:
     """Mean percentile rank of the members' scores against a reference sample of the space (a rank vote)."""
     o = _options(c, EnsembleOptions)
