@@ -30,13 +30,14 @@ register_space(Space(
     input_layout=("T", "F"), example_input=(16, 32), aliases=("attention", "bert", "encoder"),
     doc="encoder blocks: programs over attention, feed-forward, depthwise conv, gating, add, layer norm"))
 
-for _name, _arity, _doc in [
-    ("attn", 1, "multi-head self-attention (model.heads heads; causal for language models)"),
-    ("ffn", 1, "feed-forward: Linear to model.ffn, GELU, Linear back"),
-    ("conv", 1, "depthwise 1-D convolution over time, kernel 3 (causal for language models)"),
-    ("ln", 1, "layer normalisation"),
-    ("gelu", 1, "GELU"),
-    ("add", 2, "element-wise sum (a residual connection)"),
-    ("gate", 2, "a · sigmoid(b): a gated linear unit"),
-]:
+OPS = {  # name: (arity, what it does)
+    "attn": (1, "multi-head self-attention (model.heads heads; causal for language models)"),
+    "ffn": (1, "feed-forward: Linear to model.ffn, GELU, Linear back"),
+    "conv": (1, "depthwise 1-D convolution over time, kernel 3 (causal for language models)"),
+    "ln": (1, "layer normalisation"),
+    "gelu": (1, "GELU"),
+    "add": (2, "element-wise sum (a residual connection)"),
+    "gate": (2, "a · sigmoid(b): a gated linear unit"),
+}
+for _name, (_arity, _doc) in OPS.items():
     register_op(Op(_name, _arity, TRANSFORMER, BOTH, doc=_doc))

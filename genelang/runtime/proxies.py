@@ -11,30 +11,50 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 from torch import nn
 
 
-@torch.no_grad()
-def naswot(net: nn.Module, x: torch.Tensor, _y=None) -> float:
-    codes = []
-
-    def hook(_m, inp, _out):
-        codes.append((inp[0].flatten(1) > 0).float())
-
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
+@contextmanager
+def forward_hooks(modules, hook) -> Iterator[None]:
+    """While open, `hook(module, inputs, output)` runs after each module's forward."""
+    handles = [m.register_forward_hook(hook) for m in modules]
     try:
-        net.train()
-        net(x)
+        yield
     finally:
         for h in handles:
             h.remove()
+
+
+@contextmanager
+def relu_codes(net: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """While open, each ReLU's binary input code per image (what naswot scores)."""
+    codes: list[torch.Tensor] = []
+
+    def hook(_m, inp, _out):
+        codes.append((inp[0].detach().flatten(1) > 0).float())
+
+    with forward_hooks((m for m in net.modules() if isinstance(m, nn.ReLU)), hook):
+        yield codes
+
+
+def naswot_of(codes: list[torch.Tensor]) -> float:
     if not codes:
         return 0.0
     c = torch.cat(codes, 1)
     k = c @ c.T + (1 - c) @ (1 - c).T
     return float(torch.linalg.slogdet(k.double())[1])
+
+
+@torch.no_grad()
+def naswot(net: nn.Module, x: torch.Tensor, _y=None) -> float:
+    net.train()
+    with relu_codes(net) as codes:
+        net(x)
+    return naswot_of(codes)
 
 
 def _without_batchnorm(net: nn.Module) -> nn.Module:

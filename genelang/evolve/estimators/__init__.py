@@ -77,7 +77,7 @@ def reads_images(space) -> bool:
 _ESTIMATORS: dict[str, Estimator] = {}
 # the built-in estimators' modules, imported on first use of the registry
 BUILTIN_MODULES = ("genelang.evolve.estimators.builtin", "genelang.evolve.estimators.tabular",
-                   "genelang.evolve.estimators.supernet")
+                   "genelang.evolve.estimators.supernet", "genelang.evolve.estimators.zero_cost")
 
 
 def register_estimator(name: str, *, spaces: set[str] | None = None, fits_space: Callable[[Any], bool] | None = None,
