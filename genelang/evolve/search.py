@@ -22,6 +22,7 @@ from genelang.evolve.backends import Backend, InProcessExecutor, make_backend, w
 from genelang.evolve.estimators import get_estimator
 from genelang.evolve.evaluation import EvalContext, EvalRequest, EvalResult, WeightBankRef
 from genelang.evolve.identity import check_same_search
+from genelang.evolve.self_search import SearchesItself, SelfSearchRun
 from genelang.evolve.runlock import RunLock
 from genelang.evolve.spec import Spec
 from genelang.evolve.store import Store
@@ -170,18 +171,23 @@ class Search:
         last = None if self.retry else self.store.last_generation()
         first = 0 if last is None else last + 1
         retrained = []
+        # a strategy that searches itself ends in genomes: they are generation 0, and the last
+        own = isinstance(self.strategy, SearchesItself)
+        generations = 1 if own else s.generations
         try:
-            self.progress.start(s.generations, first)
+            self.progress.start(generations, first)
             if last is None:
                 self._prepare(0)
-                self.progress.generation(0, s.population)
-                pop = self.evaluate(self.strategy.initial(random.Random(f"{self.spec.run.seed}:0")), 0)
+                start = (self.strategy.search(SelfSearchRun(self.spec, self.template, self.run_dir, self.progress))
+                         if own else self.strategy.initial(random.Random(f"{self.spec.run.seed}:0")))
+                self.progress.generation(0, len(start))
+                pop = self.evaluate(start, 0)
                 self._save(0, pop)
                 first = 1
             else:
                 self.strategy.observe(self._history(last))
                 pop = self._restore(last)
-            for g in range(first, s.generations):
+            for g in range(first, generations):
                 rng = random.Random(f"{self.spec.run.seed}:{g}")
                 self._prepare(g)
                 children = self.strategy.propose(pop, rng)
@@ -201,7 +207,7 @@ class Search:
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
-                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained)
+                            self.n_eval, self.n_fail, generations, self.reused_failures, outputs, retrained)
 
     def _prepare(self, generation: int) -> None:
         """The estimator's step before a generation (e.g. train the supernet the

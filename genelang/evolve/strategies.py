@@ -176,3 +176,4 @@ def make_strategy(spec, template: Template) -> Strategy:
 
 import genelang.evolve.predictor  # noqa: E402,F401  (registers predictor-gep)
 import genelang.evolve.controller  # noqa: E402,F401  (registers controller)
+import genelang.evolve.differentiable  # noqa: E402,F401  (registers darts, gdas, pc-darts)
