@@ -65,14 +65,15 @@ def virtual_weights(net: nn.Module, w_opt: torch.optim.SGD, sample: SampleFn, tr
 
 
 def second_order(net: nn.Module, alphas: list[torch.Tensor], sample: SampleFn, train: Batch, val: Batch,
-                 w_opt: torch.optim.SGD, xi: float, penalty: PenaltyFn) -> torch.Tensor:
+                 w_opt: torch.optim.SGD, xi: float, penalty: PenaltyFn, hvp_scale: float = 0.01) -> torch.Tensor:
+    """`hvp_scale`: the finite difference's step in w, ε·‖v‖ (DARTS and Archai: 0.01)."""
     unrolled = virtual_weights(net, w_opt, sample, train, xi)
     loss = _loss(net, val, sample(), unrolled)
     ws = list(unrolled.values())
     grads = torch.autograd.grad(loss, [*alphas, *ws], allow_unused=True)
     d_alpha = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads)]
     d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(ws, grads[len(alphas):])]
-    hvp = _hessian_vector(net, alphas, sample, train, d_w)
+    hvp = _hessian_vector(net, alphas, sample, train, d_w, hvp_scale)
     pen = penalty()
     direct = torch.autograd.grad(pen, alphas, allow_unused=True) if torch.is_tensor(pen) and pen.requires_grad else ()
     for i, a in enumerate(alphas):
@@ -84,10 +85,10 @@ def second_order(net: nn.Module, alphas: list[torch.Tensor], sample: SampleFn, t
 
 
 def _hessian_vector(net: nn.Module, alphas: list[torch.Tensor], sample: SampleFn, train: Batch,
-                    v: list[torch.Tensor]) -> list[torch.Tensor]:
+                    v: list[torch.Tensor], scale: float) -> list[torch.Tensor]:
     """∇²_{α,w} L_train(w, α) · v by central differences in w."""
     named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
-    eps = 0.01 / torch.cat([t.flatten() for t in v]).norm().clamp_min(1e-12)
+    eps = scale / torch.cat([t.flatten() for t in v]).norm().clamp_min(1e-12)
     grads = []
     for sign in (1.0, -1.0):
         with torch.no_grad():
