@@ -18,6 +18,7 @@ ROOT = Path(__file__).parents[1]
 # compiler <- runtime <- evolve <- study <- cli; the shared modules below them all
 LAYERS = {"errors": 0, "atomic": 0, "plugins": 0, "compiler": 1, "runtime": 2, "evolve": 3, "study": 4,
           "cli": 5, "__main__": 5, "__init__": 6}
+LAYERS["differentiable"] = LAYERS["runtime"]    # differentiable search's runtime side
 
 
 def _imports(path: Path):
