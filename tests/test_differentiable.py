@@ -172,6 +172,9 @@ def test_derived_genomes_check_compile_and_are_stored_with_the_alpha_history(tmp
     assert keys[0] == key_of(load_text(history["epochs"][-1]["genome"], "<history>").genomes[0])  # the argmax first
     assert len(set(keys)) == 2
     assert key_of(load_text((result.run_dir / "best.gene").read_text(), "best.gene").genomes[0]) in keys
+    from genelang.evolve.status import run_status
+    st = run_status(result.run_dir)
+    assert (st.generations_done, st.generations) == (1, 1)   # so `status --watch` sees it finished
     again = run_search(parse_spec(_spec(tmp_path, name=name, **options)))   # a finished run: nothing redone
     assert again.evaluations == 2 and len(load_run(result.run_dir).evaluations) == 2
 
@@ -234,3 +237,12 @@ def test_a_space_without_a_relaxation_is_refused_at_space_space(tmp_path):
     path.write_text(yaml.safe_dump(spec))
     res = CliRunner().invoke(cli, ["spec", "check", str(path)])
     assert res.exit_code == 2 and "space.space" in res.output and "relaxation" in res.output
+
+
+def test_beta_decay_keeps_the_architecture_distribution_flatter(tmp_path):
+    def peak(beta: float) -> float:
+        found = RelaxedSearch(PlantedRelaxation(), Softmax(),
+                              Schedule(epochs=4, batch_size=32, arch_lr=0.05, beta_decay=beta, seed=0),
+                              planted_data(), tmp_path / str(beta)).run()
+        return float(torch.softmax(torch.tensor(found.alphas[0]), 0).max())
+    assert peak(5.0) < peak(0.0)

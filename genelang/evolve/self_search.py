@@ -29,3 +29,11 @@ class SearchesItself(ABC):
     @abstractmethod
     def search(self, run: SelfSearchRun) -> list:
         """The genomes found, as `Member`s, the best first."""
+
+
+def planned_generations(strategy: str | None, generations: int | None) -> int | None:
+    """The generations a run of `strategy` stores: one for a strategy that searches
+    itself, `strategy.generations` for the others (readers such as `status`)."""
+    from genelang.evolve.strategies import strategies
+    cls = strategies().get(strategy or "")
+    return 1 if cls is not None and issubclass(cls, SearchesItself) else generations

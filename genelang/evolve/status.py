@@ -13,6 +13,7 @@ import yaml
 from genelang.errors import SpecError
 from genelang.evolve.best import ranked
 from genelang.evolve.runlock import holder
+from genelang.evolve.self_search import planned_generations
 from genelang.evolve.store import Store
 
 
@@ -62,7 +63,8 @@ def run_status(run_dir: Path, top: int = 5) -> RunStatus:
     return RunStatus(
         run_dir=str(run_dir), name=(spec.get("run") or {}).get("name", run_dir.name),
         running_pid=holder(run_dir), generations_done=done,
-        generations=(spec.get("strategy") or {}).get("generations"),
+        generations=planned_generations((spec.get("strategy") or {}).get("name"),
+                                        (spec.get("strategy") or {}).get("generations")),
         evaluations=sum(counts.values()), ok=counts.get("ok", 0), failed=counts.get("failed", 0),
         infeasible=counts.get("infeasible", 0), seconds_per_evaluation=secs,
         last_evaluation_ago=None if last is None else max(0.0, time.time() - last),
