@@ -97,11 +97,18 @@ class _Halves:
         self.d, self.seed, self.device = data, seed, device
         self.bs = max(1, min(batch_size, len(data.weights[1]), len(data.arch[1])))
         self.steps = min(len(data.weights[1]), len(data.arch[1])) // self.bs
+        self._perms: dict[tuple[int, int], torch.Tensor] = {}
+
+    def _perm(self, half: int, epoch: int, n: int) -> torch.Tensor:
+        if (half, epoch) not in self._perms:
+            self._perms = {k: v for k, v in self._perms.items() if k[1] == epoch}   # the epoch's two only
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + 2 * epoch + half)
+            self._perms[half, epoch] = torch.randperm(n, generator=g)
+        return self._perms[half, epoch]
 
     def __call__(self, half: int, epoch: int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.d.weights if half == 0 else self.d.arch
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + 2 * epoch + half)
-        idx = torch.randperm(len(y), generator=g)[b * self.bs:(b + 1) * self.bs]
+        idx = self._perm(half, epoch, len(y))[b * self.bs:(b + 1) * self.bs]
         x, y = x[idx], y[idx]
         if self.d.augment:
             with torch.random.fork_rng(devices=[]):
