@@ -31,6 +31,7 @@ from genelang.compiler import load_text
 from genelang.compiler.nb201 import key_of
 from genelang.differentiable import HardGumbel, PartialChannels, RelaxedSearch, Schedule, Softmax, get_relaxation
 from genelang.differentiable.data import bilevel_data
+from genelang.differentiable.hardware import HardwareTarget
 from genelang.runtime.augment import Augment
 from genelang.runtime.config import TaskConfig
 from genelang.runtime.nb201_table import NB201Table
@@ -41,7 +42,7 @@ METHODS = {   # name -> (method, schedule changes, search keywords)
     "darts-beta": (Softmax, {"beta_decay": 1.0}, {}),
     # a budget of 0.4 M parameters for the derived network, what uniform α expects (the all-conv3
     # cell has 1.53 M): the hinge bites as soon as α leans towards convolutions
-    "darts-hw": (Softmax, {}, {"hardware": ("params", 4e5, 1.0, "hinge")}),
+    "darts-hw": (Softmax, {}, {"hardware": HardwareTarget("params", 4e5, 1.0, "hinge")}),
     "gdas": (HardGumbel, {}, {}),
     "pc-darts": (lambda: PartialChannels(partial=4), {}, {}),
 }

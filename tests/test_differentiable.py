@@ -18,6 +18,7 @@ from genelang.compiler.nb201 import OPS, genome_from_key, key_of
 from genelang.differentiable import (Architecture, HardGumbel, PartialChannels, RelaxedSearch, Schedule, Softmax,
                                      get_relaxation, most_probable)
 from genelang.differentiable.bilevel import second_order, virtual_weights
+from genelang.differentiable.hardware import HardwareTarget
 from genelang.differentiable.mixed import MixedOp, channel_shuffle
 from genelang.differentiable.nb201 import MixedNB201Network, _op
 from tests.differentiable_helpers import PlantedRelaxation, nb201_search, planted_data
@@ -203,7 +204,7 @@ def test_hardware_loss_lowers_the_expected_cost(tmp_path):
     free = nb201_search(tmp_path / "free", epochs=2, arch_lr=0.01).run()
     bound = RelaxedSearch(get_relaxation("nb201"), Softmax(),
                           Schedule(epochs=2, seed=3, arch_lr=0.01, C=4, N=1, batch_size=16),
-                          free_data(), tmp_path / "bound", hardware=("params", 2e5, 5.0, "hinge")).run()
+                          free_data(), tmp_path / "bound", hardware=HardwareTarget("params", 2e5, 5.0, "hinge")).run()
     first = free.history[0]["expected_params"]
     assert bound.history[-1]["expected_params"] < free.history[-1]["expected_params"]
     assert bound.history[-1]["expected_params"] < first

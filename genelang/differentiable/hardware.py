@@ -30,12 +30,19 @@ def expected_cost(grid: CostGrid, probs: Sequence[torch.Tensor], cost: str) -> t
 
 
 @dataclass(frozen=True)
+class HardwareTarget:
+    """What the spec asks for: a cost, its target, the loss's weight and form."""
+    cost: str = "params"         # params | macs
+    target: float = 1e6
+    weight: float = 1.0
+    form: str = "hinge"          # a key of PENALTIES
+
+
+@dataclass(frozen=True)
 class HardwareLoss:
     grid: CostGrid
-    cost: str            # params | macs
-    target: float
-    weight: float
-    form: str = "hinge"
+    want: HardwareTarget
 
     def __call__(self, probs: Sequence[torch.Tensor]) -> torch.Tensor:
-        return self.weight * PENALTIES[self.form](expected_cost(self.grid, probs, self.cost) / self.target)
+        ratio = expected_cost(self.grid, probs, self.want.cost) / self.want.target
+        return self.want.weight * PENALTIES[self.want.form](ratio)

@@ -29,7 +29,7 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.printer import format_genome
 from genelang.differentiable import bilevel
 from genelang.differentiable.architecture import Architecture
-from genelang.differentiable.hardware import COSTS, HardwareLoss, expected_cost
+from genelang.differentiable.hardware import COSTS, HardwareLoss, HardwareTarget, expected_cost
 from genelang.differentiable.history import plot_history, write_history
 from genelang.differentiable.methods import HardGumbel, Method
 from genelang.differentiable.relaxation import CostGrid, Relaxation, most_probable
@@ -124,10 +124,11 @@ def _generator(seed: int, step: int, which: int) -> torch.Generator:
 class RelaxedSearch:
     def __init__(self, relaxation: Relaxation, method: Method, schedule: Schedule, data: BilevelData,
                  out_dir: str | Path, *, device: str = "cpu", autocast=None,
-                 hardware: tuple[str, float, float, str] | None = None, derive: int = 1,
+                 hardware: HardwareTarget | None = None, derive: int = 1,
                  progress: StepCallback | None = None):
-        """`hardware`: (cost, target, weight, form) of a hardware loss; `autocast`:
-        a context manager factory for mixed precision (None: full precision)."""
+        """`hardware`: a hardware loss's target (None: none); `autocast`: a context
+        manager factory for mixed precision (None: full precision); `derive`: how
+        many genomes to return, the most probable under the final α first."""
         self.r, self.m, self.s, self.data = relaxation, method, schedule, data
         self.out, self.device, self.derive, self.progress = Path(out_dir), device, derive, progress
         self.autocast = autocast
@@ -138,7 +139,7 @@ class RelaxedSearch:
         self.arch = Architecture([len(p.choices) for p in relaxation.positions],
                                  relaxation.groups if method.edge_normalisation else (), seed=schedule.seed).to(device)
         self.grid: CostGrid = relaxation.costs(num_classes=data.num_classes, input_shape=data.input_shape)
-        self.hardware = HardwareLoss(self.grid, *hardware) if hardware else None
+        self.hardware = HardwareLoss(self.grid, hardware) if hardware else None
         s = schedule
         self.w_opt = torch.optim.SGD(self.net.parameters(), lr=s.w_lr, momentum=s.w_momentum,
                                      weight_decay=s.w_weight_decay)

@@ -134,13 +134,15 @@ class RelaxedStrategy(Strategy, SearchesItself):
         from genelang.runtime.devices import autocast, torch_threads
         spec = self.spec
         device = placement(spec.execution).devices[0]
-        hw = HardwareOptions.model_validate(self.o.hardware) if self.o.hardware is not None else None
+        from genelang.differentiable.hardware import HardwareTarget
+        hw = (HardwareTarget(**HardwareOptions.model_validate(self.o.hardware).model_dump())
+              if self.o.hardware is not None else None)
         with torch_threads(spec.execution.threads):
             searched = RelaxedSearch(
                 get_relaxation(spec.space.space), self.method(), self.schedule(), bilevel_data(spec.configs()[0]),
                 run.run_dir / "differentiable", device=device,
                 autocast=lambda: autocast(spec.fitness.precision, device),
-                hardware=(hw.cost, hw.target, hw.weight, hw.form) if hw else None, derive=self.o.derive,
+                hardware=hw, derive=self.o.derive,
                 progress=getattr(run.progress, "supernet_step", None)).run()
         return [Member.of(self.t.symbols(g)) for g in searched.genomes]
 
