@@ -147,8 +147,9 @@ def _spec(tmp_path, **options) -> dict:
             "fitness": {"estimator": "tabular"}}
 
 
-@pytest.mark.parametrize("name, extra", [("darts", {}), ("darts", {"order": 2, "hardware": {"cost": "macs", "target": 1e7}}), ("gdas", {}), ("pc-darts", {"k": 2})],
-                         ids=["darts-1", "darts-2", "gdas", "pc-darts"])
+@pytest.mark.parametrize("name, extra", [
+    ("darts", {}), ("darts", {"order": 2, "hardware": {"cost": "macs", "target": 1e7}}), ("gdas", {}),
+    ("pc-darts", {"k": 2})], ids=["darts-1", "darts-2", "gdas", "pc-darts"])
 def test_derived_genomes_check_compile_and_are_stored_with_the_alpha_history(tmp_path, name, extra):
     from genelang.compiler import load_text
     from genelang.compiler.check import check_genome
