@@ -23,11 +23,11 @@ def digits_halves() -> BilevelData:
     return bilevel_data(TASK)
 
 
-def nb201_search(out_dir, method=None, progress=None, epochs: int = 4, **schedule) -> RelaxedSearch:
+def nb201_search(out_dir, method=None, progress=None, epochs: int = 4, hardware=None, **schedule) -> RelaxedSearch:
     torch.set_num_threads(1)
     return RelaxedSearch(get_relaxation("nb201"), method or Softmax(),
                          Schedule(epochs=epochs, seed=3, **(TINY | schedule)), digits_halves(), out_dir,
-                         progress=progress)
+                         progress=progress, hardware=hardware)
 
 
 class _Const(nn.Module):
