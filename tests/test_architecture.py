@@ -19,6 +19,7 @@ ROOT = Path(__file__).parents[1]
 LAYERS = {"errors": 0, "atomic": 0, "plugins": 0, "suggest": 0, "compiler": 1, "runtime": 2, "evolve": 3, "study": 4,
           "report": 4,
           "cli": 5, "__main__": 5, "__init__": 6}
+LAYERS["differentiable"] = LAYERS["runtime"]    # differentiable search's runtime side
 
 
 def _imports(path: Path):

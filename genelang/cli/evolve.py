@@ -179,8 +179,12 @@ def spec_check(path: Path) -> None:
         s = load_spec(path)
     from genelang.evolve.estimators import get_estimator
     on = f" on {s.task.name}" if get_estimator(s.fitness.estimator).builds_model else ""
-    out.print(f"[green]ok[/green]: {s.strategy.name} search of {s.strategy.generations} generation(s) × "
-              f"{s.strategy.population}, estimator {s.fitness.estimator}{on}, run directory {s.run_dir()}")
+    from genelang.evolve.strategies.self_search import SearchesItself
+    from genelang.evolve.strategies import strategies
+    what = (f"{s.strategy.name}, a search that ends in genomes"
+            if issubclass(strategies()[s.strategy.name], SearchesItself) else
+            f"{s.strategy.name} search of {s.strategy.generations} generation(s) × {s.strategy.population}")
+    out.print(f"[green]ok[/green]: {what}, estimator {s.fitness.estimator}{on}, run directory {s.run_dir()}")
 
 
 def _status_view(st):

@@ -257,6 +257,7 @@ register_space(NB201Space(
     builders_module="genelang.compiler.nb201_ops", inputs=(INPUT,),
     network="genelang.runtime.build:nb201_network", skeletons=("nb201",), input_layout=("C", "H", "W"),
     supernet="genelang.runtime.supernet.nb201:nb201_supernet",
+    relaxation="genelang.differentiable.nb201:NB201Relaxation",
     example_input=(3, 32, 32),
     aliases=("nasbench201", "nas-bench-201", "nats"),
     doc="NAS-Bench-201 cells: nodes n1, n2 (adf) and n3 (cell), six edge operations"))

@@ -65,6 +65,10 @@ class Space:
     # fn(template, model, *, num_classes, input_shape, share) -> nn.Module with
     # `.shape` (runtime.supernet.SearchShape) and `.path(genome)` -> the genome's network
     supernet: str | None = None
+    # "module:function" making the space's relaxation for differentiable search (a
+    # fixed-layout space: one architecture weight per position and choice;
+    # genelang/differentiable/relaxation.py): fn() -> Relaxation
+    relaxation: str | None = None
     modality: str = "image"                 # what its networks read: "image" (N,C,H,W) or "sequence"
     # "module:function" building a sequence space's layers for a sequence model:
     # fn(genome, *, input_size, hidden, layers, bidirectional, causal, model) -> nn.ModuleList
@@ -169,6 +173,10 @@ class Space:
     def sequence_builder(self) -> Callable[..., Any]:
         """The function named by `sequence_layers`, imported now."""
         return self._imported(self.sequence_layers, "sequence layers")
+
+    def relaxation_builder(self) -> Callable[..., Any]:
+        """The function named by `relaxation`, imported now."""
+        return self._imported(self.relaxation, "relaxation")
 
     def supernet_builder(self) -> Callable[..., Any]:
         """The function named by `supernet`, imported now."""

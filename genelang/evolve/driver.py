@@ -39,7 +39,8 @@ def new_phenotypes(template: Template, members: list[Member], known) -> tuple[li
 def run_generations(strategy: Strategy, seed: int, evaluate: Evaluate, *, stop: Callable[[int], bool],
                     population: list[Member] | None = None, first: int = 0,
                     before: Callable[[int], None] = lambda g: None,
-                    after: Callable[[int, list[Member]], None] = lambda g, pop: None) -> list[Member]:
+                    after: Callable[[int, list[Member]], None] = lambda g, pop: None,
+                    initial: Callable[[], list[Member]] | None = None) -> list[Member]:
     """Breed and evaluate generations from `first` until `stop(g)` says so before
     generation g; `population` is the evaluated population of generation
     first − 1 (None: start with generation 0). `before(g)` runs before a
@@ -47,7 +48,7 @@ def run_generations(strategy: Strategy, seed: int, evaluate: Evaluate, *, stop: 
     g = first
     if population is None:
         before(0)
-        population = evaluate(strategy.initial(generation_rng(seed, 0)), 0)
+        population = evaluate(initial() if initial else strategy.initial(generation_rng(seed, 0)), 0)
         after(0, population)
         g = 1
     while not stop(g):

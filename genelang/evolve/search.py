@@ -30,6 +30,7 @@ from genelang.evolve.run.throughput import META_KEY as THROUGHPUT, Throughput, m
 from genelang.evolve.strategies import Member, SamplesPaths, make_strategy
 from genelang.compiler.template import Template
 from genelang.evolve.execution.weights import WeightBanks
+from genelang.evolve.strategies.self_search import SearchesItself, SelfSearchRun
 
 
 class Progress(Protocol):
@@ -187,14 +188,22 @@ class Search:
         last = None if self.retry else self.store.last_generation()
         first = 0 if last is None else last + 1
         retrained = []
+        # a strategy that searches itself ends in genomes: they are generation 0, and the last
+        own = isinstance(self.strategy, SearchesItself)
+        generations = 1 if own else s.generations
         try:
-            self.progress.start(s.generations, first)
+            self.progress.start(generations, first)
             pop = None
             if last is not None:
                 self.strategy.observe(self._history(last))
                 pop = self._restore(last)
+            initial = None
+            if own:
+                initial = lambda: self.strategy.search(SelfSearchRun(self.spec, self.template, self.run_dir,  # noqa: E731
+                                                                     self.progress))
             pop = run_generations(self.strategy, self.spec.run.seed, self.evaluate, population=pop, first=first,
-                                  stop=lambda g: g >= s.generations, before=self._prepare, after=self._save)
+                                  stop=lambda g: g >= generations, before=self._prepare, after=self._save,
+                                  initial=initial)
             if self.retry:
                 self._retire_unreached()
             from genelang.evolve.run.outputs import write_outputs
@@ -209,7 +218,7 @@ class Search:
             self.store.close()     # the last connection: SQLite folds its WAL back in
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
-                            self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained,
+                            self.n_eval, self.n_fail, generations, self.reused_failures, outputs, retrained,
                             self.throughput)
 
     def _retire_unreached(self) -> None:

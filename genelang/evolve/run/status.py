@@ -15,6 +15,7 @@ from genelang.evolve.run.best import ranked
 from genelang.evolve.run.runlock import holder
 from genelang.evolve.run.store import Store
 from genelang.evolve.run.throughput import META_KEY as THROUGHPUT, Throughput
+from genelang.evolve.strategies.self_search import planned_generations
 
 
 @dataclass
@@ -67,7 +68,8 @@ def run_status(run_dir: str | Path, top: int = 5) -> RunStatus:
     return RunStatus(
         run_dir=str(run_dir), name=(spec.get("run") or {}).get("name", run_dir.name),
         running_pid=holder(run_dir), generations_done=done,
-        generations=(spec.get("strategy") or {}).get("generations"),
+        generations=planned_generations((spec.get("strategy") or {}).get("name"),
+                                        (spec.get("strategy") or {}).get("generations")),
         evaluations=sum(counts.values()), ok=counts.get("ok", 0), failed=counts.get("failed", 0),
         infeasible=counts.get("infeasible", 0), seconds_per_evaluation=secs,
         last_evaluation_ago=None if last is None else max(0.0, time.time() - last),

@@ -91,7 +91,8 @@ Checks = Callable[[Any], list[tuple[str, str, str]]]
 _CHECKS: dict[str, Checks] = {}
 _OPTIONS: dict[str, type[BaseModel]] = {}
 # the built-in strategies that live in modules of their own, registered on first use
-BUILTIN_MODULES = ("genelang.evolve.strategies.predictor", "genelang.evolve.strategies.controller")
+BUILTIN_MODULES = ("genelang.evolve.strategies.predictor", "genelang.evolve.strategies.controller",
+                   "genelang.evolve.strategies.differentiable")
 
 
 def register_strategy(name: str, *, options: type[BaseModel] | None = None, checks: Checks | None = None,
