@@ -101,13 +101,13 @@ def zico(c: Candidate) -> float:
     return zero_cost.zico(c.net.to(c.context.device), _batches(c, _options(c, ZiCoOptions).batches))
 
 
-@register_estimator("param-count")
+@register_estimator("param-count", checks=_no_options)
 def param_count(c: Candidate) -> float:
     """The parameter count, larger ranks higher: the baseline to read every proxy beside."""
     return float(c.metrics["params"])
 
 
-@register_estimator("macs", fits_space=reads_images)
+@register_estimator("macs", fits_space=reads_images, checks=_no_options)
 def macs(c: Candidate) -> float:
     """Multiply-adds of one image, larger ranks higher (the literature's FLOPs baseline)."""
     if "macs" not in c.metrics:      # spaces without a cost table: counted on the built network
