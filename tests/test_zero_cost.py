@@ -199,3 +199,19 @@ def test_proxies_fit_the_image_spaces_and_score_an_nb201_genome(tmp_path):
         assert r.status == "ok" and math.isfinite(r.fitness), (est, r.reason)
     # nb201 has no cost table: macs is counted on the built network
     assert results["macs"].fitness == results["macs"].metrics["macs"] > results["macs"].metrics["params"]
+
+
+def test_spec_check_names_an_estimator_measured_below_the_parameter_count(tmp_path):
+    import yaml
+    from click.testing import CliRunner
+
+    from genelang.cli import cli
+    from tests.test_evolve_search import spec_dict
+    d = spec_dict(tmp_path)
+    for estimator, noted in (("naswot", True), ("synflow", False)):
+        d["fitness"] = {"estimator": estimator}
+        path = tmp_path / f"{estimator}.yaml"
+        path.write_text(yaml.safe_dump(d))
+        res = CliRunner().invoke(cli, ["spec", "check", str(path)])
+        assert res.exit_code == 0, res.output
+        assert ("ranked below the parameter count" in res.output) == noted, res.output

@@ -116,6 +116,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         else:
             out.print(f"run directory: {run_dir}  (rerun to resume; watch from elsewhere with "
                       f"`genelang status {run_dir} --watch`)", markup=False)
+            _evidence_note(spec)
             cols = [TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}")]
             with Progress(*cols, console=out, transient=False) as p:
@@ -185,6 +186,14 @@ def spec_check(path: Path) -> None:
             if issubclass(strategies()[s.strategy.name], SearchesItself) else
             f"{s.strategy.name} search of {s.strategy.generations} generation(s) × {s.strategy.population}")
     out.print(f"[green]ok[/green]: {what}, estimator {s.fitness.estimator}{on}, run directory {s.run_dir()}")
+    _evidence_note(s)
+
+
+def _evidence_note(s) -> None:
+    from genelang.evolve.estimators.evidence import below_params
+    known = below_params(s.space.space, s.fitness.estimator)
+    if known is not None:
+        out.print(f"[yellow]note[/yellow]: {known.note()}", markup=True)
 
 
 def _status_view(st):
