@@ -1,0 +1,75 @@
+"""Regression tests for issue 26, items 7-18: what a new user hit that did not
+give a wrong answer but a traceback, a silent exit, a misleading hint or an
+untrue document. CLI behaviour is tested through click's runner or a real
+process (signals)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from genelang.cli import cli
+from genelang.evolve.search import run_search
+from genelang.evolve.spec.schema import parse_spec
+from tests.evolve_helpers import fake_fitness
+from tests.test_evolve_search import spec_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "genotypes" / "nasgep_demo.gene"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def genelang_process(*args, **kw) -> subprocess.Popen:
+    """`genelang ARGS` in a process of its own (signals go to it, not to pytest)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "genelang", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_for(condition, timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+# item 17 ---------------------------------------------------------------------
+
+def test_a_file_without_genomes_is_an_error_for_check_compile_and_train(tmp_path):
+    """`check empty.gene` said ok with 0 genomes; compile then said
+    `hint: genomes: ` with nothing after it."""
+    empty = tmp_path / "empty.gene"
+    empty.write_text("# nothing written yet\n")
+    res = invoke("check", empty)
+    assert res.exit_code == 2 and "no genome in file" in res.output, res.output
+    for args in (["compile", empty, "--to", "summary"], ["train", empty, "--task", "digits"]):
+        res = invoke(*args)
+        assert res.exit_code == 2, res.output
+        assert "no genome in file" in res.output and "genomes: \n" not in res.output + "\n", res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+# item 18 ---------------------------------------------------------------------
+
+def test_an_unknown_head_symbol_hints_the_functions_allowed_there(tmp_path):
+    """The hint listed only the terminals (`h1, h2`) where a function was written."""
+    f = tmp_path / "h.gene"
+    f.write_text("genome g on conv {\n  adf a1 = nosuch h1 | h1 h2 h1\n"
+                 "  cell normal = a1 | a1 a1\n  cell reduction = a1 | a1 a1\n}\n")
+    res = invoke("check", f)
+    assert res.exit_code == 2
+    hint = next(ln for ln in res.output.splitlines() if "hint" in ln)
+    assert "functions here:" in hint and "sep3x3" in hint and "terminals here: h1, h2" in hint, res.output
+    # in a tail only terminals may stand: the hint says so and names no function
+    f.write_text("genome g on conv {\n  adf a1 = sep3x3 | nosuch\n"
+                 "  cell normal = a1 | a1 a1\n  cell reduction = a1 | a1 a1\n}\n")
+    hint = next(ln for ln in invoke("check", f).output.splitlines() if "hint" in ln)
+    assert "terminals here: h1, h2" in hint and "functions" not in hint
