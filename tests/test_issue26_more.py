@@ -73,3 +73,40 @@ def test_an_unknown_head_symbol_hints_the_functions_allowed_there(tmp_path):
                  "  cell normal = a1 | a1 a1\n  cell reduction = a1 | a1 a1\n}\n")
     hint = next(ln for ln in invoke("check", f).output.splitlines() if "hint" in ln)
     assert "terminals here: h1, h2" in hint and "functions" not in hint
+
+
+# items 9 and 10 ---------------------------------------------------------------
+
+def test_spec_errors_come_in_one_round(tmp_path):
+    """An unknown key hid every rule's error (an unknown task, an unknown
+    function); and a bad population was replaced by the default 8, so elitism
+    was judged against a number the user never wrote."""
+    f = tmp_path / "bad.yaml"
+    f.write_text("strategy:\n  population: \"twenty\"\n  elitism: 8\n  bogus: 1\n"
+                 "task:\n  name: fashion-mnst\nspace:\n  adf_functions: [sep3x3, nope]\n")
+    res = invoke("spec", "check", f)
+    assert res.exit_code == 2
+    for found in ("bad.yaml:2:15: error[spec]: strategy.population", "bad.yaml:4:3: error[spec]: strategy.bogus",
+                  "bad.yaml:6:9: error[spec]: task.name: unknown task 'fashion-mnst'",
+                  "bad.yaml:8:27: error[spec]: space.adf_functions[1]: 'nope'"):
+        assert found in res.output, res.output
+    assert "strategy.elitism" not in res.output and "Traceback" not in res.output
+
+
+def test_a_whole_section_of_the_wrong_type_hides_no_other_error(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("strategy: 5\ntask:\n  name: fashion-mnst\n")
+    res = invoke("spec", "check", f)
+    assert res.exit_code == 2 and "unknown task 'fashion-mnst'" in res.output, res.output
+    assert "strategy.elitism" not in res.output
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# a spec, some day\n"])
+def test_an_empty_spec_is_refused_by_spec_check_and_evolve(tmp_path, text):
+    """An empty file passed `spec check` and would have started a default search."""
+    f = tmp_path / "empty.yaml"
+    f.write_text(text)
+    for args in (["spec", "check", f], ["evolve", f, "--out", tmp_path / "run"]):
+        res = invoke(*args)
+        assert res.exit_code == 2 and f"{f}: error[spec]: the spec is empty" in res.output, res.output
+    assert not (tmp_path / "run").exists()
