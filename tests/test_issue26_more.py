@@ -110,3 +110,25 @@ def test_an_empty_spec_is_refused_by_spec_check_and_evolve(tmp_path, text):
         res = invoke(*args)
         assert res.exit_code == 2 and f"{f}: error[spec]: the spec is empty" in res.output, res.output
     assert not (tmp_path / "run").exists()
+
+
+# item 13 ---------------------------------------------------------------------
+
+def test_refusing_to_extend_an_alternating_supernet_run_does_not_hint_generations_may_change(tmp_path):
+    """With `supernet.steps_per_generation` the generations set the supernet's
+    schedule, so extending is refused; the hint then said `strategy.generations`
+    may change."""
+    from genelang.evolve.run.store import Store
+    from tests.test_oneshot_search import oneshot
+    spec = oneshot(tmp_path, "ctl", steps_per_generation=2)
+    spec = spec.model_copy(update={"strategy": spec.strategy.model_copy(update={"name": "controller"})})
+    with Store(tmp_path / "ctl" / "results.sqlite") as store:       # the run as a 3-generation search left it
+        store.set_meta("spec", yaml.safe_dump(spec.model_dump(), sort_keys=True))
+    longer = spec.model_dump()
+    longer["strategy"]["generations"] = 4
+    f = tmp_path / "longer.yaml"
+    f.write_text(yaml.safe_dump(longer))
+    res = invoke("evolve", f, "--quiet")
+    assert res.exit_code == 2 and "strategy.generations differ" in res.output, res.output
+    hint = res.output[res.output.index("hint:"):]
+    assert "strategy.generations" not in hint and "execution" in hint, hint
