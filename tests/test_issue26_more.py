@@ -132,3 +132,28 @@ def test_refusing_to_extend_an_alternating_supernet_run_does_not_hint_generation
     assert res.exit_code == 2 and "strategy.generations differ" in res.output, res.output
     hint = res.output[res.output.index("hint:"):]
     assert "strategy.generations" not in hint and "execution" in hint, hint
+
+
+# item 7 ----------------------------------------------------------------------
+
+UNWRITABLE = "/proc/genelang-nope"      # /proc takes no new files, even for root
+
+
+@pytest.mark.parametrize("command", [
+    ["compile", DEMO, "--to", "torchscript", "-o", f"{UNWRITABLE}.pt"],
+    ["evolve", "{spec}", "--out", UNWRITABLE],
+    ["sample", "{spec}", "--n", "2", "--out", UNWRITABLE],
+    ["ablate", DEMO, "swap-cells", "--out", UNWRITABLE],
+    ["compare", DEMO, "--task", "digits", "--seeds", "2", "--out", UNWRITABLE],
+    ["train", DEMO, "--task", "digits", "--out", UNWRITABLE],
+])
+def test_an_unwritable_output_is_a_located_error(tmp_path, command):
+    """compile raised torch's RuntimeError, evolve/sample/ablate/compare a
+    FileNotFoundError, each with a traceback."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(spec_dict(tmp_path, "w")))
+    res = invoke(*[str(a).format(spec=spec) for a in command])
+    assert res.exit_code == 2, res.output
+    flag = "--output" if command[0] == "compile" else "--out"
+    assert f"{flag}: error[output]: cannot write {UNWRITABLE}" in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -42,6 +44,22 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
             err.print("    " + marks, style="red bold", markup=False)
         if d.hint:
             err.print(f"    [cyan]hint[/cyan]: {_esc(d.hint)}")
+
+
+def ensure_writable(path: Path, flag: str, *, is_dir: bool = True) -> None:
+    """Make `path` (a directory; else the directory of the file `path`) and
+    write a probe file into it, before any work: an output that cannot be
+    written is a located error now, not a traceback after minutes of work."""
+    from genelang.errors import GenelangError
+    folder = Path(path) if is_dir else Path(path).parent
+    probe = folder / f".genelang-write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise GenelangError.at("output", f"cannot write {path}: {e.strerror or e}", flag,
+                               hint="choose a directory you can write to") from None
 
 
 def as_flag(d: Diagnostic, flags: dict[str, str] | None = None) -> Diagnostic:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from genelang.atomic import atomic_write
 from genelang.cli import cli
-from genelang.cli._common import err, handle_errors, out
+from genelang.cli._common import ensure_writable, err, handle_errors, out
 
 
 class _RichProgress:
@@ -105,6 +105,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         if threads is not None:
             spec = spec.model_copy(update={"execution": spec.execution.model_copy(update={"threads": threads})})
         run_dir = spec.run_dir()
+        ensure_writable(run_dir, "--out" if out_dir is not None else "run.out")
         if not resume and (run_dir / "results.sqlite").exists():
             raise SpecError.at("spec", f"{run_dir} already holds a run", str(run_dir),
                                hint="drop --fresh to resume it, or choose another run.out")

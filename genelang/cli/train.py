@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from genelang.cli import cli
-from genelang.cli._common import err, handle_errors, out, skeleton_option
+from genelang.cli._common import ensure_writable, err, handle_errors, out, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
 
@@ -187,13 +187,7 @@ def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Pa
     from genelang.runtime.devices import lightning_precision
     lightning_precision(precision, device)
     if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            probe = out_dir / ".genelang-write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as err:
-            raise GenelangError.at("output", f"cannot write to {out_dir}: {err.strerror or err}", "--out") from None
+        ensure_writable(out_dir, "--out")
     if mcfg.auxiliary and hasattr(data, "image_size"):
         # DARTS's auxiliary head pools 5x5 windows of the maps after the second
         # reduction, so it needs them at least 8x8: images of 32x32 or more
