@@ -157,3 +157,21 @@ def test_an_unwritable_output_is_a_located_error(tmp_path, command):
     flag = "--output" if command[0] == "compile" else "--out"
     assert f"{flag}: error[output]: cannot write {UNWRITABLE}" in res.output, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+# item 11 ---------------------------------------------------------------------
+
+def test_status_watch_started_before_the_search_writes_waits_for_it(tmp_path):
+    """During a search's preflight there is no results.sqlite yet: `status
+    --watch` exited 2 (`not a run directory`) instead of waiting."""
+    d = spec_dict(tmp_path, "early", generations=2)
+    watcher = genelang_process("status", tmp_path / "early", "--watch", "0.2")
+    try:
+        first = watcher.stderr.readline()      # its first word, once it has started (imports take a while)
+        assert "waiting for a search to start" in first, first + watcher.stderr.read()
+        run_search(parse_spec(d), evaluate=fake_fitness)
+        stdout, stderr = watcher.communicate(timeout=120)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, stderr
+    assert "generations complete 2/2" in stdout, stdout + stderr

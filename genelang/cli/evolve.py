@@ -244,6 +244,8 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
                 rows = store.evaluations()
             click.echo(history_csv(rows), nl=False)
             return
+        if watch and not _wait_for_run(run_dir, watch):
+            return
         st = run_status(run_dir, top)
         if as_json:
             record = dataclasses.asdict(st)
@@ -265,3 +267,19 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
             out.print(_status_view(st))
         if show_genome and st.best:
             out.print(st.best["genome"], markup=False)
+
+
+def _wait_for_run(run_dir: Path, every: float) -> bool:
+    """Until `run_dir` holds a results database: a search writes it only after
+    its preflight (loading data, building a candidate), which can take minutes,
+    and `--watch` started meanwhile should show the run, not refuse it. False
+    when Ctrl-C ended the wait."""
+    if (run_dir / "results.sqlite").exists():
+        return True
+    err.print(f"waiting for a search to start writing {run_dir / 'results.sqlite'} (Ctrl-C stops)", markup=False)
+    try:
+        while not (run_dir / "results.sqlite").exists():
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return False
+    return True
