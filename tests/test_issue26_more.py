@@ -175,3 +175,19 @@ def test_status_watch_started_before_the_search_writes_waits_for_it(tmp_path):
         watcher.kill()
     assert watcher.returncode == 0, stderr
     assert "generations complete 2/2" in stdout, stdout + stderr
+
+
+# item 14 ---------------------------------------------------------------------
+
+def test_rerunning_a_finished_run_with_fewer_generations_says_nothing_was_searched(tmp_path):
+    """A finished 4-generation run rerun with `generations: 2` exited 0 with the
+    old summary and no word about the generations it did not cut."""
+    d = spec_dict(tmp_path, "done", generations=4)
+    run_search(parse_spec(d), evaluate=fake_fitness)
+    d["strategy"]["generations"] = 2
+    f = tmp_path / "fewer.yaml"
+    f.write_text(yaml.safe_dump(d))
+    res = invoke("evolve", f, "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "nothing was searched: the run directory already holds 4 complete generation(s), more than " \
+           "strategy.generations (2)" in res.output, res.output

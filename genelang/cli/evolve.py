@@ -124,6 +124,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
     summary = {"run_dir": str(result.run_dir), "best_fitness": result.best_fitness,
                "best_genome": result.best_genome, "evaluations": result.evaluations,
                "failures": result.failures, "reused_failures": result.reused_failures,
+               "generations_before": result.generations_before,
                "seconds": round(time.time() - t0, 1),
                "outputs": {k: str(v) for k, v in result.outputs.items()},
                "retrained": [dataclasses.asdict(r) for r in result.retrained],
@@ -135,6 +136,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
                   f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
         out.print(f"run directory: {result.run_dir}")
+        _note_nothing_searched(result, spec.strategy.generations)
         if result.throughput is not None:
             out.print(result.throughput.line())
         for r in result.retrained:
@@ -150,6 +152,18 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         err.print("[red]error[/red]: no candidate succeeded; see the failure reasons with "
                   f"`genelang status {result.run_dir}`")
         raise SystemExit(1)
+
+
+def _note_nothing_searched(result, generations: int) -> None:
+    """A rerun of a run that already holds its generations (or more: a run is
+    never cut back) evaluates nothing; the summary above is the stored run's."""
+    held = result.generations_before
+    if held < generations:
+        return
+    more = (f", more than strategy.generations ({generations}); a search is never shortened: for a "
+            f"{generations}-generation search set run.out to a new directory" if held > generations else "")
+    out.print(f"[yellow]note[/yellow]: nothing was searched: the run directory already holds {held} complete "
+              f"generation(s){more}. The summary is the stored run's.")
 
 
 @cli.group()

@@ -60,6 +60,7 @@ class SearchResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     retrained: list = field(default_factory=list)   # fitness.retrain_top: evolve/retrain_top.Retrained
     throughput: Throughput | None = None           # candidates per hour, GFLOP/s (evolve/run/throughput.py)
+    generations_before: int = 0      # complete generations the run directory held when this session began
 
 
 def candidate_seed(run_seed: int, phenotype: str) -> int:
@@ -210,7 +211,7 @@ class Search:
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained,
-                            self.throughput)
+                            self.throughput, 0 if self.retry else first)
 
     def _retire_unreached(self) -> None:
         """After a replay, the search is what the replay held: evaluations of
