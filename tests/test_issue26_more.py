@@ -191,3 +191,61 @@ def test_rerunning_a_finished_run_with_fewer_generations_says_nothing_was_search
     assert res.exit_code == 0, res.output
     assert "nothing was searched: the run directory already holds 4 complete generation(s), more than " \
            "strategy.generations (2)" in res.output, res.output
+
+
+# item 12 ---------------------------------------------------------------------
+
+def _finished_epochs(out: Path) -> int:
+    """Epochs done as Lightning's checkpoint (written after each epoch) names them."""
+    names = [p.name for p in out.glob("logs/version_*/checkpoints/epoch=*.ckpt")]
+    return max((int(n.split("=")[1].split("-")[0]) + 1 for n in names), default=0)
+
+
+def test_ctrl_c_in_train_keeps_the_finished_epochs(tmp_path):
+    """SIGINT during `train --epochs N` exited 1 silently and kept nothing of
+    the epochs that had finished."""
+    import json
+    out = tmp_path / "trained"
+    proc = genelang_process("train", DEMO, "--task", "digits", "--channels", "4", "--subset", "64",
+                            "--batch-size", "32", "--threads", "1", "--epochs", "500", "--out", out)
+    try:
+        wait_for(lambda: _finished_epochs(out) >= 2 or proc.poll() is not None, what="two epochs")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr[-3000:]
+    record = json.loads((out / "metrics.json").read_text())
+    done = record["epochs_done"]
+    assert record["interrupted"] and 2 <= done < 500 and len(record["history"]) == done
+    assert f"interrupted after {done} of 500 epoch(s): kept the model of epoch {done}" in stderr, stderr
+    assert (out / "model.pt").exists() and "Traceback" not in stderr
+    shipped = invoke("compile", out, "--to", "summary")     # what was kept ships like a finished training
+    assert shipped.exit_code == 0, shipped.output
+
+
+def test_sigterm_to_evolve_stops_it_as_ctrl_c_does_and_it_resumes(tmp_path):
+    """SIGTERM killed a search with only a semaphore-leak warning; SIGINT printed
+    `interrupted` and the run resumed."""
+    (tmp_path / "slow_plugin.py").write_text(
+        "import time\nfrom genelang.evolve.estimators import register_estimator\n\n"
+        "@register_estimator('slow-size', spaces={'conv'})\ndef slow_size(c):\n"
+        "    time.sleep(0.3)\n    return float(c.metrics['params'])\n")
+    d = spec_dict(tmp_path, "term", generations=6)
+    d["fitness"] = {"estimator": "slow-size"}
+    d["plugins"] = ["slow_plugin"]
+    f = tmp_path / "term.yaml"
+    f.write_text(yaml.safe_dump(d))
+    db = tmp_path / "term" / "results.sqlite"
+    proc = genelang_process("evolve", f, "--quiet")
+    try:
+        wait_for(db.exists, what="the run's database")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in stderr, stderr[-3000:]
+    assert "Traceback" not in stderr and "leaked" not in stderr, stderr
+    res = invoke("evolve", f, "--quiet")
+    assert res.exit_code == 0 and "best fitness" in res.output, res.output

@@ -74,6 +74,22 @@ def _esc(text: str) -> str:
 
 
 @contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a scheduler's or `kill`'s stop) handled as Ctrl-C is: the work
+    stops cleanly, keeps what is finished and can be resumed, where the default
+    action would kill the process mid-write."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@contextlib.contextmanager
 def handle_errors(as_json: bool = False):
     """Print user errors without a traceback and exit 2; let internal bugs raise."""
     try:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from genelang.atomic import atomic_write
 from genelang.cli import cli
-from genelang.cli._common import ensure_writable, err, handle_errors, out
+from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt
 
 
 class _RichProgress:
@@ -98,7 +98,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
     from genelang.evolve.spec.schema import load_spec
 
     t0 = time.time()
-    with handle_errors(as_json):
+    with handle_errors(as_json), sigterm_as_interrupt():
         spec = load_spec(spec_file)
         if out_dir is not None:
             spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out_dir)})})

@@ -1,14 +1,16 @@
 """`genelang train`: train one genome on a task and report metrics."""
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from genelang.cli import cli
-from genelang.cli._common import ensure_writable, err, handle_errors, out, skeleton_option
+from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
 
@@ -125,10 +127,28 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
         _preflight(tcfg, mcfg, data, device, precision, out_dir)
-        with quiet(verbose):
+        with quiet(verbose), _kept_on_interrupt(f"{genome.name} on {task}", as_json), sigterm_as_interrupt():
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                                   out_dir=out_dir, test=with_test, device=device, precision=precision)
     _report(result, f"{genome.name} on {task}", out_dir, as_json)
+
+
+@contextlib.contextmanager
+def _kept_on_interrupt(title: str, as_json: bool):
+    """Ctrl-C (or SIGTERM) in training: report the epochs that finished and what
+    was kept of them, then exit 130 as an interrupted command does."""
+    from genelang.runtime.train import TrainingInterrupted
+    try:
+        yield
+    except TrainingInterrupted as stop:
+        done = stop.result
+        if done.epochs:
+            _report(done, f"{title}: {done.epochs} of {stop.epochs} epoch(s), interrupted", None, as_json)
+        kept = (f"kept the model of epoch {done.epochs}, its genome and metrics.json (marked interrupted) in "
+                f"{stop.saved}" if stop.saved else
+                "nothing saved (no --out)" if done.epochs else "no epoch had finished: nothing kept")
+        err.print(f"interrupted after {done.epochs} of {stop.epochs} epoch(s): {kept}", markup=False)
+        sys.exit(130)
 
 
 _OLD_ACCELERATOR = {"cpu": "cpu", "gpu": "0", "auto": "auto"}
@@ -148,7 +168,8 @@ def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_te
         if candidate != "best" and not candidate.isdigit():
             from genelang.errors import GenelangError
             raise GenelangError.at("option", f"--candidate {candidate!r}: an evaluation id or 'best'", "--candidate")
-        with quiet(verbose):
+        with quiet(verbose), _kept_on_interrupt(f"candidate {candidate} of {run_dir}", as_json), \
+                sigterm_as_interrupt():
             done = retrain(run_dir, candidate, out_dir=out_dir, test=with_test, quiet=as_json, epochs=epochs,
                            device=device, threads=threads)
     chosen = done.evaluation
