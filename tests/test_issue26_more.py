@@ -249,3 +249,35 @@ def test_sigterm_to_evolve_stops_it_as_ctrl_c_does_and_it_resumes(tmp_path):
     assert "Traceback" not in stderr and "leaked" not in stderr, stderr
     res = invoke("evolve", f, "--quiet")
     assert res.exit_code == 0 and "best fitness" in res.output, res.output
+
+
+# item 8 ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["not an image", "truncated"])
+def test_a_corrupt_image_in_a_folder_tree_is_a_located_error(tmp_path, monkeypatch, damage):
+    """One unreadable file in ROOT/train gave PIL's UnidentifiedImageError traceback."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from genelang.runtime.tasks import images
+    monkeypatch.setattr(images, "CACHE", tmp_path / "cache")
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    for part in ("train", "test"):
+        for cls in ("cat", "dog"):
+            (root / part / cls).mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(root / part / cls / f"{i}.png")
+    bad = root / "train" / "dog" / "bad.jpg"
+    if damage == "truncated":
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(buf, "JPEG")
+        bad.write_bytes(buf.getvalue()[:300])
+    else:
+        bad.write_text("a saved web page, not a JPEG")
+    res = invoke("train", DEMO, "--task", "image-folder", "--root", root)
+    assert res.exit_code == 2, res.output
+    assert f"{bad}: error[data]: cannot read image {bad}" in res.output, res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)

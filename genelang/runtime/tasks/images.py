@@ -153,6 +153,18 @@ def cifar100(root: str | None = None, **_) -> ImageData:
     return _cifar("cifar-100-python", ["train"], "fine_labels", "cifar100", 100, root)
 
 
+def _decode(ds, i: int) -> torch.Tensor:
+    """Image `i` of an ImageFolder as a tensor; a file PIL cannot read (corrupt,
+    truncated, not an image) is a DataError naming it, not PIL's traceback."""
+    try:
+        return ds[i][0]
+    except OSError as err:     # PIL's UnidentifiedImageError and truncated-file errors are OSErrors
+        path = ds.samples[i][0]
+        raise DataError.at("data", f"cannot read image {path}: {err}", path,
+                           hint="remove or replace the file: image-folder reads every image under "
+                                "ROOT/train and ROOT/test") from None
+
+
 def _folder_cache(base: Path, image_size: int) -> Path:
     import hashlib
     h = hashlib.sha256(f"{base.resolve()}\0{image_size}".encode())
@@ -190,7 +202,7 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
             ds = datasets.ImageFolder(str(base / part), transform=tf)
             if part == "test" and ds.classes != blob["classes"]:
                 raise DataError.at("data", "train/ and test/ have different classes", str(base))
-            blob[part] = (torch.stack([ds[i][0] for i in range(len(ds))]), torch.tensor(ds.targets))
+            blob[part] = (torch.stack([_decode(ds, i) for i in range(len(ds))]), torch.tensor(ds.targets))
             blob["classes"] = ds.classes
         atomic_write(cache, lambda tmp: torch.save(blob, tmp))
     return _image_data(blob["train"][0], blob["train"][1], blob["test"][0], blob["test"][1],
