@@ -281,3 +281,48 @@ def test_a_corrupt_image_in_a_folder_tree_is_a_located_error(tmp_path, monkeypat
     assert res.exit_code == 2, res.output
     assert f"{bad}: error[data]: cannot read image {bad}" in res.output, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+# item 15 ---------------------------------------------------------------------
+
+def test_the_one_shot_phase_shows_progress_and_keeps_to_the_specs_threads(tmp_path, monkeypatch):
+    """A one-shot search with `retrain_top` showed nothing for minutes, and
+    under load ran many times slower than with `--threads 1`: its supernet
+    training and its retrainings must keep to `execution.threads`."""
+    import json
+
+    import torch
+
+    import genelang.evolve.estimators.oneshot as oneshot_mod
+    from genelang.runtime import train as runtime_train
+    from tests.test_oneshot_search import oneshot
+    spec = oneshot(tmp_path, "shown", generations=1).model_dump()
+    spec["strategy"]["population"] = 4
+    spec["fitness"].update(retrain_top=1, epochs=1)
+    spec["execution"]["threads"] = 1
+    f = tmp_path / "shown.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    seen = {"supernet": [], "retraining": []}
+
+    def spying(phase, real):
+        def spy(*args, **kwargs):
+            seen[phase].append(torch.get_num_threads())
+            return real(*args, **kwargs)
+        return spy
+    monkeypatch.setattr(oneshot_mod, "train_supernet", spying("supernet", oneshot_mod.train_supernet))
+    monkeypatch.setattr(runtime_train, "train_genome", spying("retraining", runtime_train.train_genome))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)        # torch's default on a 2-core machine
+    try:
+        res = invoke("evolve", f, "--json")
+    finally:
+        torch.set_num_threads(before)
+    assert res.exit_code == 0, res.output
+    assert seen == {"supernet": [1], "retraining": [1]}
+    events = [json.loads(ln) for ln in res.output.splitlines() if ln.startswith("{")]
+    kinds = [e["event"] for e in events]
+    assert "supernet" in kinds and kinds.index("supernet") < kinds.index("generation")
+    assert [(e["done"], e["total"]) for e in events if e["event"] == "retraining"] == [(0, 1), (1, 1)]
+    # the progress display has a line for each phase
+    rich = invoke("evolve", f, "--out", tmp_path / "shown-again")
+    assert rich.exit_code == 0 and "retraining top" in rich.output and "supernet" in rich.output, rich.output

@@ -22,8 +22,11 @@ class _RichProgress:
         self.population = population
         self.failures = 0
         self.best: float | None = None
+        # the preflight (data, one candidate) comes before the search's first word: minutes, on a large task
+        self.prep = self.p.add_task("preparing", total=None, info="preflight: loading data, one candidate")
 
     def start(self, total: int, first: int) -> None:
+        self.p.remove_task(self.prep)
         self.gen = self.p.add_task("generations", total=total, completed=first, info="")
         self.ev = self.p.add_task("evaluations", total=None, info="")
 
@@ -44,6 +47,12 @@ class _RichProgress:
         if not hasattr(self, "sn"):
             self.sn = self.p.add_task("supernet", total=total, completed=step - 1, info="")
         self.p.update(self.sn, completed=step, info=f"loss {loss:.3f}")
+
+    def retraining(self, done: int, total: int) -> None:
+        if not hasattr(self, "re"):
+            self.re = self.p.add_task("retraining top", total=total, info="")
+        self.p.update(self.re, completed=done,
+                      info=f"training candidate {done + 1} of {total} from scratch" if done < total else "")
 
 
 class _JsonProgress:
@@ -67,6 +76,9 @@ class _JsonProgress:
     def supernet_step(self, step, total, loss):
         if step % 50 == 0 or step == total:
             self._emit(event="supernet", step=step, steps=total, loss=loss)
+
+    def retraining(self, done, total):
+        self._emit(event="retraining", done=done, total=total)
 
 
 @cli.command()

@@ -37,7 +37,8 @@ class Progress(Protocol):
     def generation(self, g: int, n_new: int) -> None: ...
     def evaluated(self, result: EvalResult | None, cached: bool) -> None: ...
     def generation_done(self, g: int, best: float | None) -> None: ...
-    # optional: `supernet_step(step, total, loss)` while a one-shot search trains its supernet
+    # optional: `supernet_step(step, total, loss)` while a one-shot search trains its supernet,
+    # `retraining(done, total)` before each of `fitness.retrain_top`'s trainings
 
 
 class _Silent:
@@ -202,7 +203,8 @@ class Search:
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
                 from genelang.evolve.run.retrain_top import retrain_top
-                retrained = retrain_top(self.run_dir, self.spec, rows, self.store)
+                retrained = retrain_top(self.run_dir, self.spec, rows, self.store,
+                                        getattr(self.progress, "retraining", None))
             outputs = write_outputs(self.run_dir, self.spec, rows)
             top = best_of.best(rows)
         finally:
