@@ -281,6 +281,13 @@ def test_a_corrupt_image_in_a_folder_tree_is_a_located_error(tmp_path, monkeypat
     assert res.exit_code == 2, res.output
     assert f"{bad}: error[data]: cannot read image {bad}" in res.output, res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+    # the user's other choice: the file left out, and counted
+    res = invoke("train", DEMO, "--task", "image-folder", "--root", root, "--skip-bad-images", "--channels", "4",
+                 "--json")
+    assert res.exit_code == 0, res.output
+    assert f"skipped 1 unreadable image(s): {bad}" in res.output
+    data = images.image_folder(str(root), skip_bad_images=True)
+    assert len(data.train_y) == 6 and data.skipped == (str(bad),)
 
 
 # item 15 ---------------------------------------------------------------------

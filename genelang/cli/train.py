@@ -21,6 +21,9 @@ from genelang.runtime.devices import PRECISIONS
               help="fashion-mnist, digits, cifar10, cifar100, image-folder (conv genomes); "
                    "text-classification, lm, conll2003, ucr, forecast (rnn genomes).")
 @click.option("--root", help="Data directory for tasks that read from a path.")
+@click.option("--skip-bad-images", is_flag=True,
+              help="image-folder: leave out (and count) files that are no readable image, instead of refusing "
+                   "the tree.")
 @click.option("--dataset", help="ucr: a UCR/UEA set (default ItalyPowerDemand); "
                                  "forecast: sunspots, nile, elnino, co2 or airline (default sunspots).")
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
@@ -85,7 +88,7 @@ from genelang.runtime.devices import PRECISIONS
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="Torch threads (default: torch's, the machine's cores; with --candidate, the search's).")
 @click.pass_context
-def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
+def train(ctx, file, genome_name, task, root, skip_bad_images, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, devices, accelerator,
           precision, vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, spec_file, as_json, verbose, candidate, threads) -> None:
@@ -118,7 +121,7 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
-                          augment=augment, cutout=cutout, dataset=dataset)
+                          augment=augment, cutout=cutout, dataset=dataset, skip_bad_images=skip_bad_images)
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
                            freeze_embeddings=not finetune_embeddings,
@@ -130,6 +133,7 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
                           "`genelang train RUN_DIR --candidate ID|best` reproduces one exactly)")
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
+        _say_skipped(getattr(data, "skipped", ()))
         _preflight(tcfg, mcfg, data, device, precision, out_dir)
         with quiet(verbose), _kept_on_interrupt(f"{genome.name} on {task}", as_json), sigterm_as_interrupt():
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
@@ -153,6 +157,13 @@ def _kept_on_interrupt(title: str, as_json: bool):
                 "nothing saved (no --out)" if done.epochs else "no epoch had finished: nothing kept")
         err.print(f"interrupted after {done.epochs} of {stop.epochs} epoch(s): {kept}", markup=False)
         sys.exit(130)
+
+
+def _say_skipped(files: tuple[str, ...]) -> None:
+    """--skip-bad-images: how many files were left out, and which (on stderr, so --json stays one document)."""
+    if files:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        err.print(f"[yellow]warning[/yellow]: skipped {len(files)} unreadable image(s): {shown}")
 
 
 _OLD_ACCELERATOR = {"cpu": "cpu", "gpu": "0", "auto": "auto"}
@@ -225,6 +236,7 @@ def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Pa
 
 # train option -> (config, field) a search spec also sets
 _SPEC_FIELDS = {"task": ("task", "name"), "root": ("task", "root"), "dataset": ("task", "dataset"),
+                "skip_bad_images": ("task", "skip_bad_images"),
                 "batch_size": ("task", "batch_size"), "vectors": ("task", "vectors"),
                 "augment": ("task", "augment"), "cutout": ("task", "cutout"),
                 "skeleton": ("model", "skeleton"), "C": ("model", "C"), "N": ("model", "N"),
