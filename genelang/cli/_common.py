@@ -47,11 +47,14 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
 
 
 def ensure_writable(path: Path, flag: str, *, is_dir: bool = True) -> None:
-    """Make `path` (a directory; else the directory of the file `path`) and
-    write a probe file into it, before any work: an output that cannot be
-    written is a located error now, not a traceback after minutes of work."""
+    """Check, before any work, that `path` (a directory; else the directory of
+    the file `path`) can be made and written to: an output that cannot be is a
+    located error now, not a traceback after minutes of work. The check leaves
+    nothing behind (no directory is made before the command's input is
+    understood); the writers make their directories themselves."""
     from genelang.errors import GenelangError
     folder = Path(path) if is_dir else Path(path).parent
+    made = [d for d in (folder, *folder.parents) if not d.exists()]
     probe = folder / f".genelang-write-test-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +63,10 @@ def ensure_writable(path: Path, flag: str, *, is_dir: bool = True) -> None:
     except OSError as e:
         raise GenelangError.at("output", f"cannot write {path}: {e.strerror or e}", flag,
                                hint="choose a directory you can write to") from None
+    finally:
+        for d in made:            # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 def as_flag(d: Diagnostic, flags: dict[str, str] | None = None) -> Diagnostic:
