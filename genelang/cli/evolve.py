@@ -270,9 +270,9 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
                 rows = store.evaluations()
             click.echo(history_csv(rows), nl=False)
             return
-        if watch and not _wait_for_run(run_dir, watch):
+        st = _first_status(run_dir, top, watch) if watch else run_status(run_dir, top)
+        if st is None:
             return
-        st = run_status(run_dir, top)
         if as_json:
             record = dataclasses.asdict(st)
             if st.throughput is not None:
@@ -295,17 +295,30 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
             out.print(st.best["genome"], markup=False)
 
 
-def _wait_for_run(run_dir: Path, every: float) -> bool:
-    """Until `run_dir` holds a results database: a search writes it only after
-    its preflight (loading data, building a candidate), which can take minutes,
-    and `--watch` started meanwhile should show the run, not refuse it. False
-    when Ctrl-C ended the wait."""
-    if (run_dir / "results.sqlite").exists():
-        return True
-    err.print(f"waiting for a search to start writing {run_dir / 'results.sqlite'} (Ctrl-C stops)", markup=False)
+NEW_RUN_GRACE = 30.0   # seconds a database that just appeared may take to become readable
+
+
+def _first_status(run_dir: Path, top: int, every: float):
+    """`--watch`'s first status. A search writes its database only after its
+    preflight (loading data, building a candidate), which can take minutes:
+    watching started meanwhile waits for it, and for its first tables, instead
+    of refusing the directory. None when Ctrl-C ended the wait."""
+    from genelang.errors import SpecError
+    from genelang.evolve.run.status import run_status
+    db = run_dir / "results.sqlite"
+    if db.exists():
+        return run_status(run_dir, top)
+    err.print(f"waiting for a search to start writing {db} (Ctrl-C stops)", markup=False)
+    appeared = None
     try:
-        while not (run_dir / "results.sqlite").exists():
+        while True:
+            if db.exists():
+                try:
+                    return run_status(run_dir, top)
+                except SpecError:      # created but not yet written: unreadable for a moment
+                    appeared = appeared or time.monotonic()
+                    if time.monotonic() - appeared > NEW_RUN_GRACE:
+                        raise
             time.sleep(every)
     except KeyboardInterrupt:
-        return False
-    return True
+        return None
