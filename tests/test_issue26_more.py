@@ -167,8 +167,10 @@ def test_status_watch_started_before_the_search_writes_waits_for_it(tmp_path):
     d = spec_dict(tmp_path, "early", generations=2)
     watcher = genelang_process("status", tmp_path / "early", "--watch", "0.2")
     try:
-        first = watcher.stderr.readline()      # its first word, once it has started (imports take a while)
-        assert "waiting for a search to start" in first, first + watcher.stderr.read()
+        said = ""       # until it says it waits (imports take a while; a library may warn first) or exits
+        while "waiting for a search to start" not in said and watcher.poll() is None:
+            said += watcher.stderr.readline()
+        assert "waiting for a search to start" in said, said + watcher.stderr.read()
         run_search(parse_spec(d), evaluate=fake_fitness)
         stdout, stderr = watcher.communicate(timeout=120)
     finally:
