@@ -43,9 +43,9 @@ class TrainResult:
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, where the caller turns it into one) during training.
-    `result` holds the epochs finished before it, with the weights of the last
-    one; `saved` is where they were written (None without an `out_dir`, or when
-    no epoch had finished)."""
+    `result` holds the metrics of the epochs finished before it and, with an
+    `out_dir`, the model as the last of them left it, saved there: `saved`
+    (None without an `out_dir`, or when no epoch had finished)."""
 
     def __init__(self, result: TrainResult, epochs: int, saved: Path | None):
         super().__init__(f"interrupted after {result.epochs} of {epochs} epoch(s)")
