@@ -213,7 +213,7 @@ class Search:
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, s.generations, self.reused_failures, outputs, retrained,
-                            self.throughput, 0 if self.retry else first)
+                            self.throughput, first)
 
     def _retire_unreached(self) -> None:
         """After a replay, the search is what the replay held: evaluations of
