@@ -23,7 +23,7 @@ BASE = ["train", str(EX / "nasgep_demo.gene"), "--task", "digits", "--subset", "
     (["--accelerator", "gpu"], "GPU 0 is not on this machine"),
     (["--devices", "gpu"], "--devices"),
     (["--precision", "16-mixed"], "--precision: error[option]: precision 16-mixed needs a GPU"),
-    (["--out", "/proc/forbidden"], "cannot write to /proc/forbidden"),
+    (["--out", "/proc/forbidden"], "cannot write /proc/forbidden"),
 ])
 def test_bad_training_options_are_errors(args, says, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -44,6 +46,29 @@ def print_diagnostics(diags: list[Diagnostic], as_json: bool = False) -> None:
             err.print(f"    [cyan]hint[/cyan]: {_esc(d.hint)}")
 
 
+def ensure_writable(path: Path, flag: str, *, is_dir: bool = True) -> None:
+    """Check, before any work, that `path` (a directory; else the directory of
+    the file `path`) can be made and written to: an output that cannot be is a
+    located error now, not a traceback after minutes of work. The check leaves
+    nothing behind (no directory is made before the command's input is
+    understood); the writers make their directories themselves."""
+    from genelang.errors import GenelangError
+    folder = Path(path) if is_dir else Path(path).parent
+    made = [d for d in (folder, *folder.parents) if not d.exists()]
+    probe = folder / f".genelang-write-test-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise GenelangError.at("output", f"cannot write {path}: {e.strerror or e}", flag,
+                               hint="choose a directory you can write to") from None
+    finally:
+        for d in made:            # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+
+
 def as_flag(d: Diagnostic, flags: dict[str, str] | None = None) -> Diagnostic:
     """Library errors locate a bad argument as `name=`; on the command line it is
     `--name`, or the option `flags` names for it."""
@@ -53,6 +78,22 @@ def as_flag(d: Diagnostic, flags: dict[str, str] | None = None) -> Diagnostic:
 def _esc(text: str) -> str:
     from rich.markup import escape
     return escape(text)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (a scheduler's or `kill`'s stop) handled as Ctrl-C is: the work
+    stops cleanly, keeps what is finished and can be resumed, where the default
+    action would kill the process mid-write."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 @contextlib.contextmanager

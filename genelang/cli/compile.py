@@ -9,7 +9,7 @@ import click
 
 from genelang.atomic import atomic_write
 from genelang.cli import cli
-from genelang.cli._common import as_flag, handle_errors, out, skeleton_option
+from genelang.cli._common import as_flag, ensure_writable, handle_errors, out, skeleton_option
 
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.ship import TARGETS
@@ -88,8 +88,10 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
     \b
     torchscript  .pt that loads with torch.jit.load, no genelang needed
     export       torch.export program (.pt2), any batch size (and length, rnn)
-    onnx         ONNX model, any batch size (needs the onnx extra)
+    onnx         ONNX model, any batch size (needs the onnx package:
+                 pip install 'genelang[onnx]')
     python       standalone source importing only torch, weights beside it
+                 (not of a trained text or time-series model)
     dot          each cell's DAG (Graphviz; .svg/.png rendered)
     summary      parameters and multiply-adds per cell and in total
     """
@@ -101,6 +103,8 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
     model_flag = f"--{given[0].replace('_', '-')}" if given else None
     model_flag = {"--C": "--channels", "--N": "--cells"}.get(model_flag, model_flag)
     with handle_errors():
+        if output is not None:
+            ensure_writable(output, "--output", is_dir=False)
         tcfg, mcfg = _from_spec(spec_file, task, root) if spec_file else \
             (TaskConfig(task, root=root) if task else None, None)
     if mcfg is not None or given:
@@ -147,6 +151,8 @@ def import_darts_cmd(genotype: str, output: Path | None, name: str) -> None:
     from genelang.compiler.darts_import import import_darts
     with handle_errors():
         text = import_darts(genotype, name)
+        if output:
+            ensure_writable(output, "--output", is_dir=False)
     if output:
         atomic_write(output, text)
         out.print(f"wrote {output}")

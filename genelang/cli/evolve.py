@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from genelang.atomic import atomic_write
 from genelang.cli import cli
-from genelang.cli._common import err, handle_errors, out
+from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt
 
 
 class _RichProgress:
@@ -22,8 +22,11 @@ class _RichProgress:
         self.population = population
         self.failures = 0
         self.best: float | None = None
+        # the preflight (data, one candidate) comes before the search's first word: minutes, on a large task
+        self.prep = self.p.add_task("preparing", total=None, info="preflight: loading data, one candidate")
 
     def start(self, total: int, first: int) -> None:
+        self.p.remove_task(self.prep)
         self.gen = self.p.add_task("generations", total=total, completed=first, info="")
         self.ev = self.p.add_task("evaluations", total=None, info="")
 
@@ -44,6 +47,12 @@ class _RichProgress:
         if not hasattr(self, "sn"):
             self.sn = self.p.add_task("supernet", total=total, completed=step - 1, info="")
         self.p.update(self.sn, completed=step, info=f"loss {loss:.3f}")
+
+    def retraining(self, done: int, total: int) -> None:
+        if not hasattr(self, "re"):
+            self.re = self.p.add_task("retraining top", total=total, info="")
+        self.p.update(self.re, completed=done,
+                      info=f"training candidate {done + 1} of {total} from scratch" if done < total else "")
 
 
 class _JsonProgress:
@@ -67,6 +76,9 @@ class _JsonProgress:
     def supernet_step(self, step, total, loss):
         if step % 50 == 0 or step == total:
             self._emit(event="supernet", step=step, steps=total, loss=loss)
+
+    def retraining(self, done, total):
+        self._emit(event="retraining", done=done, total=total)
 
 
 @cli.command()
@@ -98,13 +110,14 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
     from genelang.evolve.spec.schema import load_spec
 
     t0 = time.time()
-    with handle_errors(as_json):
+    with handle_errors(as_json), sigterm_as_interrupt():
         spec = load_spec(spec_file)
         if out_dir is not None:
             spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out_dir)})})
         if threads is not None:
             spec = spec.model_copy(update={"execution": spec.execution.model_copy(update={"threads": threads})})
         run_dir = spec.run_dir()
+        ensure_writable(run_dir, "--out" if out_dir is not None else "run.out")
         if not resume and (run_dir / "results.sqlite").exists():
             raise SpecError.at("spec", f"{run_dir} already holds a run", str(run_dir),
                                hint="drop --fresh to resume it, or choose another run.out")
@@ -124,6 +137,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
     summary = {"run_dir": str(result.run_dir), "best_fitness": result.best_fitness,
                "best_genome": result.best_genome, "evaluations": result.evaluations,
                "failures": result.failures, "reused_failures": result.reused_failures,
+               "generations_before": result.generations_before,
                "seconds": round(time.time() - t0, 1),
                "outputs": {k: str(v) for k, v in result.outputs.items()},
                "retrained": [dataclasses.asdict(r) for r in result.retrained],
@@ -135,6 +149,7 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         out.print(f"[bold]best fitness[/bold] {result.best_fitness}  "
                   f"({result.evaluations} evaluations, {result.failures} failed) in {summary['seconds']} s")
         out.print(f"run directory: {result.run_dir}")
+        _note_nothing_searched(result, spec.strategy.generations)
         if result.throughput is not None:
             out.print(result.throughput.line())
         for r in result.retrained:
@@ -150,6 +165,18 @@ def evolve(spec_file: Path, resume: bool, out_dir: Path | None, quiet: bool, as_
         err.print("[red]error[/red]: no candidate succeeded; see the failure reasons with "
                   f"`genelang status {result.run_dir}`")
         raise SystemExit(1)
+
+
+def _note_nothing_searched(result, generations: int) -> None:
+    """A rerun of a run that already holds its generations (or more: a run is
+    never cut back) evaluates nothing; the summary above is the stored run's."""
+    held = result.generations_before
+    if held < generations:
+        return
+    more = (f", more than strategy.generations ({generations}); a search is never shortened: for a "
+            f"{generations}-generation search set run.out to a new directory" if held > generations else "")
+    out.print(f"[yellow]note[/yellow]: nothing was searched: the run directory already holds {held} complete "
+              f"generation(s){more}. The summary is the stored run's.")
 
 
 @cli.group()
@@ -256,7 +283,9 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
                 rows = store.evaluations()
             click.echo(history_csv(rows), nl=False)
             return
-        st = run_status(run_dir, top)
+        st = _first_status(run_dir, top, watch) if watch else run_status(run_dir, top)
+        if st is None:
+            return
         if as_json:
             record = dataclasses.asdict(st)
             if st.throughput is not None:
@@ -277,3 +306,32 @@ def status(run_dir: Path, top: int, watch: float | None, show_genome: bool, as_j
             out.print(_status_view(st))
         if show_genome and st.best:
             out.print(st.best["genome"], markup=False)
+
+
+NEW_RUN_GRACE = 30.0   # seconds a database that just appeared may take to become readable
+
+
+def _first_status(run_dir: Path, top: int, every: float):
+    """`--watch`'s first status. A search writes its database only after its
+    preflight (loading data, building a candidate), which can take minutes:
+    watching started meanwhile waits for it, and for its first tables, instead
+    of refusing the directory. None when Ctrl-C ended the wait."""
+    from genelang.errors import SpecError
+    from genelang.evolve.run.status import run_status
+    db = run_dir / "results.sqlite"
+    if db.exists():
+        return run_status(run_dir, top)
+    err.print(f"waiting for a search to start writing {db} (Ctrl-C stops)", markup=False)
+    appeared = None
+    try:
+        while True:
+            if db.exists():
+                try:
+                    return run_status(run_dir, top)
+                except SpecError:      # created but not yet written: unreadable for a moment
+                    appeared = appeared or time.monotonic()
+                    if time.monotonic() - appeared > NEW_RUN_GRACE:
+                        raise
+            time.sleep(every)
+    except KeyboardInterrupt:
+        return None

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import err, handle_errors, out
+from genelang.cli._common import ensure_writable, err, handle_errors, out
 
 
 @cli.command()
@@ -43,5 +43,6 @@ def report(run_dir: Path, out_file: Path) -> None:
     """Write a search's run page as one self-contained HTML file, to share."""
     from genelang.report import write_report
     with handle_errors():
+        ensure_writable(out_file, "--out", is_dir=False)
         path = write_report(run_dir, out_file)
     out.print(f"wrote {path}")

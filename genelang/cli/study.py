@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from genelang.cli import cli
-from genelang.cli._common import handle_errors, out, skeleton_option
+from genelang.cli._common import ensure_writable, handle_errors, out, skeleton_option
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.devices import PRECISIONS, parse_devices
@@ -37,6 +37,7 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
     """
     with handle_errors():
         genome = load_file(file).genome(genome_name)
+        ensure_writable(out_dir, "--out")
         result = ablate_genome(genome, list(edits), out_dir, source=str(file))
     for path, v in result.written:
         out.print(f"[green]wrote[/green] {path}  [dim]{v.description}[/dim]")
@@ -116,6 +117,7 @@ def compare(files, groups, task, root, seeds, epochs, subset, lr, C, N, skeleton
         raise click.UsageError("give genome files and/or --group NAME=DIR")
     with handle_errors(as_json), quiet(verbose):
         entries = entries_from(list(files), [_group(g) for g in groups])
+        ensure_writable(out_dir, "--out")
         model = {"skeleton": skeleton, "C": C, "N": N, "layers": layers}
         kwargs = dict(task=task, seeds=seeds, epochs=epochs, subset=subset, root=root, model=model,
                       workers=workers, threads=threads, lr=lr, out_dir=out_dir, devices=parse_devices(devices),
@@ -188,5 +190,7 @@ def sample(spec_file: Path, n: int, out_dir: Path, seed: int | None) -> None:
     from genelang.evolve.spec.schema import load_spec
     from genelang.study.sample import write_sample
     with handle_errors():
-        paths = write_sample(load_spec(spec_file), n, out_dir, seed)
+        spec = load_spec(spec_file)
+        ensure_writable(out_dir, "--out")
+        paths = write_sample(spec, n, out_dir, seed)
     out.print(f"wrote {len(paths)} genome(s) to {out_dir}")

@@ -1,14 +1,16 @@
 """`genelang train`: train one genome on a task and report metrics."""
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
 from genelang.cli import cli
-from genelang.cli._common import err, handle_errors, out, skeleton_option
+from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
 
@@ -19,10 +21,15 @@ from genelang.runtime.devices import PRECISIONS
               help="fashion-mnist, digits, cifar10, cifar100, image-folder (conv genomes); "
                    "text-classification, lm, conll2003, ucr, forecast (rnn genomes).")
 @click.option("--root", help="Data directory for tasks that read from a path.")
+@click.option("--skip-bad-images", is_flag=True,
+              help="image-folder: leave out (and count) files that are no readable image, instead of refusing "
+                   "the tree.")
 @click.option("--dataset", help="ucr: a UCR/UEA set (default ItalyPowerDemand); "
                                  "forecast: sunspots, nile, elnino, co2 or airline (default sunspots).")
 @click.option("--epochs", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--subset", type=click.IntRange(1), help="Use only this many training samples.")
+@click.option("--subset", type=click.IntRange(1),
+              help="Use only this many training samples (image tasks then validate on at most SUBSET/4 of the "
+                   "held-out images).")
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1))
 @click.option("--lr", type=click.FloatRange(0, min_open=True), help="Learning rate [default: 0.05 SGD for images, 0.003 Adam for text].")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -36,8 +43,10 @@ from genelang.runtime.devices import PRECISIONS
 @click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4; images of 32x32 or larger).")
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--channels-last", is_flag=True,
-              help="Train in channels_last memory format: up to 20% faster on CPU, but opt-in because "
-                   "torch 2.14's CPU kernels corrupted memory for some small networks; never applied below 4 channels.")
+              help="Train in channels_last memory format: up to 30% faster on this CPU, but opt-in: torch 2.14's "
+                   "oneDNN gives wrong bf16 gradients for dilated depthwise convs (such a network then trains in "
+                   "the default layout) and less precise fp32 BatchNorm (docs/channels_last.md); never applied "
+                   "below 4 channels.")
 @click.option("--compile", "compile_backend", is_flag=False, flag_value="inductor", default=None,
               type=click.Choice(["inductor", "eager", "aot_eager"]), metavar="[BACKEND]",
               help="Train through torch.compile (default backend inductor; compiling takes about a minute "
@@ -79,7 +88,7 @@ from genelang.runtime.devices import PRECISIONS
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="Torch threads (default: torch's, the machine's cores; with --candidate, the search's).")
 @click.pass_context
-def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
+def train(ctx, file, genome_name, task, root, skip_bad_images, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, devices, accelerator,
           precision, vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
           out_dir, spec_file, as_json, verbose, candidate, threads) -> None:
@@ -112,7 +121,7 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
     with handle_errors(as_json):
         genome = load_file(file).genome(genome_name)
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
-                          augment=augment, cutout=cutout, dataset=dataset)
+                          augment=augment, cutout=cutout, dataset=dataset, skip_bad_images=skip_bad_images)
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
                            hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
                            freeze_embeddings=not finetune_embeddings,
@@ -124,11 +133,37 @@ def train(ctx, file, genome_name, task, root, dataset, epochs, subset, batch_siz
                           "`genelang train RUN_DIR --candidate ID|best` reproduces one exactly)")
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
+        _say_skipped(getattr(data, "skipped", ()))
         _preflight(tcfg, mcfg, data, device, precision, out_dir)
-        with quiet(verbose):
+        with quiet(verbose), _kept_on_interrupt(f"{genome.name} on {task}", as_json), sigterm_as_interrupt():
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                                   out_dir=out_dir, test=with_test, device=device, precision=precision)
     _report(result, f"{genome.name} on {task}", out_dir, as_json)
+
+
+@contextlib.contextmanager
+def _kept_on_interrupt(title: str, as_json: bool):
+    """Ctrl-C (or SIGTERM) in training: report the epochs that finished and what
+    was kept of them, then exit 130 as an interrupted command does."""
+    from genelang.runtime.train import TrainingInterrupted
+    try:
+        yield
+    except TrainingInterrupted as stop:
+        done = stop.result
+        if done.epochs:
+            _report(done, f"{title}: {done.epochs} of {stop.epochs} epoch(s), interrupted", None, as_json)
+        kept = (f"kept the model of epoch {done.epochs}, its genome and metrics.json (marked interrupted) in "
+                f"{stop.saved}" if stop.saved else
+                "nothing saved (no --out)" if done.epochs else "no epoch had finished: nothing kept")
+        err.print(f"interrupted after {done.epochs} of {stop.epochs} epoch(s): {kept}", markup=False)
+        sys.exit(130)
+
+
+def _say_skipped(files: tuple[str, ...]) -> None:
+    """--skip-bad-images: how many files were left out, and which (on stderr, so --json stays one document)."""
+    if files:
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        err.print(f"[yellow]warning[/yellow]: skipped {len(files)} unreadable image(s): {shown}")
 
 
 _OLD_ACCELERATOR = {"cpu": "cpu", "gpu": "0", "auto": "auto"}
@@ -148,7 +183,8 @@ def _retrain(run_dir: Path, candidate: str, epochs: int | None, out_dir, with_te
         if candidate != "best" and not candidate.isdigit():
             from genelang.errors import GenelangError
             raise GenelangError.at("option", f"--candidate {candidate!r}: an evaluation id or 'best'", "--candidate")
-        with quiet(verbose):
+        with quiet(verbose), _kept_on_interrupt(f"candidate {candidate} of {run_dir}", as_json), \
+                sigterm_as_interrupt():
             done = retrain(run_dir, candidate, out_dir=out_dir, test=with_test, quiet=as_json, epochs=epochs,
                            device=device, threads=threads)
     chosen = done.evaluation
@@ -187,13 +223,7 @@ def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Pa
     from genelang.runtime.devices import lightning_precision
     lightning_precision(precision, device)
     if out_dir is not None:
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            probe = out_dir / ".genelang-write-test"
-            probe.write_text("")
-            probe.unlink()
-        except OSError as err:
-            raise GenelangError.at("output", f"cannot write to {out_dir}: {err.strerror or err}", "--out") from None
+        ensure_writable(out_dir, "--out")
     if mcfg.auxiliary and hasattr(data, "image_size"):
         # DARTS's auxiliary head pools 5x5 windows of the maps after the second
         # reduction, so it needs them at least 8x8: images of 32x32 or more
@@ -206,6 +236,7 @@ def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Pa
 
 # train option -> (config, field) a search spec also sets
 _SPEC_FIELDS = {"task": ("task", "name"), "root": ("task", "root"), "dataset": ("task", "dataset"),
+                "skip_bad_images": ("task", "skip_bad_images"),
                 "batch_size": ("task", "batch_size"), "vectors": ("task", "vectors"),
                 "augment": ("task", "augment"), "cutout": ("task", "cutout"),
                 "skeleton": ("model", "skeleton"), "C": ("model", "C"), "N": ("model", "N"),

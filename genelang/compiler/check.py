@@ -56,6 +56,11 @@ def check_genome(genome: Genome, path: str = "<genome>", source: str = "") -> li
 def check_file(gf: GeneFile) -> list[Diagnostic]:
     report = _Reporter(gf.path, gf.source)
     report.diags.extend(gf.problems)
+    if not gf.genomes and not gf.problems:
+        # an empty file would otherwise pass here and fail later, in compile or
+        # train, as a choice among no genomes
+        report("empty", "no genome in file", None,
+               "a genome is written `genome NAME on SPACE { ... }` (see examples/genotypes/)")
     seen: dict[str, Genome] = {}
     for genome in gf.genomes:
         if genome.name in seen:
@@ -162,7 +167,8 @@ def _check_gene(genome: Genome, space: Space, gene: Gene, report: _Reporter) -> 
                 problems.append(("role", f"{sym!r} cannot be used in a {gene.kind} gene",
                                  space.role_hint(gene), i))
         elif sym not in term_set:
-            code, msg, hint = _unknown(genome, space, gene, sym, terms, funcs, adf_names)
+            allowed = funcs if i < len(gene.head) else []    # a head position takes either
+            code, msg, hint = _unknown(genome, space, gene, sym, terms, allowed, adf_names)
             problems.append((code, msg, hint, i))
     _report_once(gene, problems, report)
     ok = not problems
@@ -190,7 +196,8 @@ def _report_once(gene: Gene, problems: list[tuple[str, str, str, int]], report: 
 
 
 def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
-    """(code, message, hint) for a symbol that is neither a valid function nor terminal."""
+    """(code, message, hint) for a symbol that is neither a valid function nor
+    terminal; `funcs` are the functions its position allows (none in a tail)."""
     if sym in adf_names:
         if gene.kind == "adf":
             if sym == gene.name:
@@ -208,5 +215,10 @@ def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
         if other != space.name and sym in sp.inputs:
             return ("space", f"{sym!r} is an input of the {other} space, not {space.name}",
                     f"{space.name} terminals: {', '.join(terms) or 'none'}")
-    hint = did_you_mean(sym, [*funcs, *terms]) or f"terminals here: {', '.join(terms) or 'none'}"
+    hint = did_you_mean(sym, [*funcs, *terms]) or _allowed_here(funcs, terms)
     return ("unknown", f"unknown symbol {sym!r}", hint)
+
+
+def _allowed_here(funcs: list[str], terms: list[str]) -> str:
+    here = f"terminals here: {', '.join(terms) or 'none'}"
+    return f"functions here: {', '.join(funcs)}; {here}" if funcs else here

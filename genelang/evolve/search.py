@@ -38,7 +38,8 @@ class Progress(Protocol):
     def generation(self, g: int, n_new: int) -> None: ...
     def evaluated(self, result: EvalResult | None, cached: bool) -> None: ...
     def generation_done(self, g: int, best: float | None) -> None: ...
-    # optional: `supernet_step(step, total, loss)` while a one-shot search trains its supernet
+    # optional: `supernet_step(step, total, loss)` while a one-shot search trains its supernet,
+    # `retraining(done, total)` before each of `fitness.retrain_top`'s trainings
 
 
 class _Silent:
@@ -61,6 +62,7 @@ class SearchResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     retrained: list = field(default_factory=list)   # fitness.retrain_top: evolve/retrain_top.Retrained
     throughput: Throughput | None = None           # candidates per hour, GFLOP/s (evolve/run/throughput.py)
+    generations_before: int = 0      # complete generations the run directory held when this session began
 
 
 def candidate_seed(run_seed: int, phenotype: str) -> int:
@@ -210,7 +212,8 @@ class Search:
             rows = self.store.evaluations()
             if self.spec.fitness.retrain_top and not self.injected:
                 from genelang.evolve.run.retrain_top import retrain_top
-                retrained = retrain_top(self.run_dir, self.spec, rows, self.store)
+                retrained = retrain_top(self.run_dir, self.spec, rows, self.store,
+                                        getattr(self.progress, "retraining", None))
             outputs = write_outputs(self.run_dir, self.spec, rows)
             top = best_of.best(rows)
         finally:
@@ -219,7 +222,7 @@ class Search:
             self.lock.release()
         return SearchResult(self.run_dir, pop, top.genome if top else None, top.fitness if top else None,
                             self.n_eval, self.n_fail, generations, self.reused_failures, outputs, retrained,
-                            self.throughput)
+                            self.throughput, first)
 
     def _retire_unreached(self) -> None:
         """After a replay, the search is what the replay held: evaluations of

@@ -35,9 +35,11 @@ class DataCache(Recent):
     def __init__(self, maxsize: int = 4):
         super().__init__(maxsize)
 
-    def get(self, name: str, root: str | None, vectors: str | None = None, dataset: str | None = None):
-        return self.get_or_make((name, root, vectors, dataset),
-                                lambda: get_task(name)(root=root, vectors=vectors, dataset=dataset))
+    def get(self, name: str, root: str | None, vectors: str | None = None, dataset: str | None = None,
+            skip_bad_images: bool = False):
+        return self.get_or_make((name, root, vectors, dataset, skip_bad_images),
+                                lambda: get_task(name)(root=root, vectors=vectors, dataset=dataset,
+                                                       skip_bad_images=skip_bad_images))
 
 
 data_cache = DataCache()

@@ -19,6 +19,7 @@ class TaskConfig:
     dataset: str | None = None       # time-series tasks: which bundled set or series
     augment: bool | None = None      # image tasks: pad-crop + flip (None: the task's default, on for CIFAR/folders)
     cutout: int = 0                  # image tasks: cutout square side (0: off)
+    skip_bad_images: bool = False    # image-folder: leave out (and count) files PIL cannot read, not refuse them
 
 
 @dataclass(frozen=True)

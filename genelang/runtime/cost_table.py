@@ -176,7 +176,7 @@ def task_cost_table(task: TaskConfig, model: ModelConfig, max_operands: int) -> 
     """The table for networks of `model` on `task`'s images, pricing every op
     the conv space has now (the conv space's `cost_model`)."""
     from genelang.runtime.cache import data_cache
-    data = data_cache.get(task.name, task.root, task.vectors, task.dataset)
+    data = data_cache.get(task.name, task.root, task.vectors, task.dataset, task.skip_bad_images)
     space = get_space(CONV)
     functions = tuple(sorted(set(space.functions(ADF)) | set(space.functions(MAIN))))
     return cost_table(model, num_classes=data.num_classes, input_shape=tuple(data.train_x.shape[1:]),

@@ -15,7 +15,7 @@ from genelang.runtime.data import Split, split
 
 def load(task: TaskConfig):
     """The task's loaded data (cached per process)."""
-    return data_cache.get(task.name, task.root, task.vectors, task.dataset)
+    return data_cache.get(task.name, task.root, task.vectors, task.dataset, task.skip_bad_images)
 
 
 def is_sequence(data) -> bool:
@@ -41,7 +41,8 @@ device_splits = Recent(maxsize=2)
 
 def device_split(task: TaskConfig, device: str):
     """`task_data(task)`'s split with its tensors on `device`, cached by (task, device)."""
-    key = (task.name, task.root, task.vectors, task.dataset, task.val, task.split_seed, task.subset, device)
+    key = (task.name, task.root, task.vectors, task.dataset, task.skip_bad_images, task.val, task.split_seed,
+           task.subset, device)
 
     def move() -> Split:
         s = task_data(task)[1]

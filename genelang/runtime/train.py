@@ -41,6 +41,17 @@ class TrainResult:
     model: nn.Module | None = field(default=None, repr=False)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, where the caller turns it into one) during training.
+    `result` holds the metrics of the epochs finished before it and, with an
+    `out_dir`, the model as the last of them left it, saved there: `saved`
+    (None without an `out_dir`, or when no epoch had finished)."""
+
+    def __init__(self, result: TrainResult, epochs: int, saved: Path | None):
+        super().__init__(f"interrupted after {result.epochs} of {epochs} epoch(s)")
+        self.result, self.epochs, self.saved = result, epochs, saved
+
+
 def on_accelerator(device: str) -> bool:
     """Whether an image task's batches are kept and sliced on the device
     (GPUs) rather than drawn by a DataLoader from host memory (the CPU)."""
@@ -108,12 +119,15 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         step_net = torch.compile(net, backend=model.compile)
     module = _lightning_module(step_net, data, model, lr, epochs, device, lightning_prec)
     history: list[dict] = []
+    finished: dict[str, torch.Tensor] = {}     # the weights as the last finished epoch left them
 
     class _History(pl.Callback):
         def on_train_epoch_end(self, trainer, _module):   # after this epoch's validation
             if not trainer.sanity_checking:
                 history.append({k: float(v) for k, v in trainer.callback_metrics.items()}
                                | {"epoch": trainer.current_epoch})
+                if out_dir is not None:       # kept for an interruption in a later epoch
+                    finished.update({k: v.detach().clone() for k, v in net.state_dict().items()})
 
     out_dir = Path(out_dir) if out_dir is not None else None
     logger = _loggers(out_dir)
@@ -129,13 +143,13 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
         max_time={"seconds": max_time} if max_time else None,
         callbacks=[_History(), *([] if quiet else [_rich_bar()]), *(callbacks or [])])
     t0 = time.perf_counter()
-    trainer.fit(module, train_dl, val_dl)
+    interrupted = _fit(trainer, module, train_dl, val_dl)
     seconds = time.perf_counter() - t0
-    metrics = {k: v for k, v in (history[-1] if history else {}).items() if k != "epoch"}
-    for key, sign in (("val_acc", 1), ("val_f1", 1), ("val_ppl", -1), ("val_mse", -1)):
-        if key in metrics:
-            metrics["score"] = sign * metrics[key]
-            break
+    metrics = _last_metrics(history)
+    settings = {"task": asdict(task), "model": asdict(model), "epochs": epochs, "seed": seed, "lr": module.lr}
+    if interrupted:
+        _keep_finished(net, finished, TrainResult(metrics, 0, seconds, len(history), history, net),
+                       out_dir, genome, data, settings)
     if test:
         test_set = data.test if sequence else (data.test_x, data.test_y)
         test_dl = (DeviceBatches(tuple(t.to(device) for t in test_set), 256) if on_device
@@ -146,9 +160,53 @@ def train_genome(genome: Genome, task: TaskConfig | dict = TaskConfig(),
     params = sum(p.numel() for p in net.parameters())
     result = TrainResult(metrics, params, seconds, trainer.current_epoch, history, net)
     if out_dir is not None:
-        _save(out_dir, result, genome, data, {"task": asdict(task), "model": asdict(model), "epochs": epochs,
-                                              "seed": seed, "lr": module.lr})
+        _save(out_dir, result, genome, data, settings)
     return result
+
+
+def _fit(trainer, module, train_dl, val_dl) -> bool:
+    """`trainer.fit`; True when Ctrl-C (a KeyboardInterrupt) stopped it. Lightning
+    then exits the process with status 1 and leaves SIGINT ignored: both undone
+    here, so the caller can keep the finished epochs."""
+    import signal
+    import threading
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        trainer.fit(module, train_dl, val_dl)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        return True
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, before)
+    return False
+
+
+def _last_metrics(history: list[dict]) -> dict[str, float]:
+    """The last finished epoch's metrics, plus `score`, the number a search maximises."""
+    metrics = {k: v for k, v in (history[-1] if history else {}).items() if k != "epoch"}
+    for key, sign in (("val_acc", 1), ("val_f1", 1), ("val_ppl", -1), ("val_mse", -1)):
+        if key in metrics:
+            metrics["score"] = sign * metrics[key]
+            break
+    return metrics
+
+
+def _keep_finished(net: nn.Module, finished: dict, result: TrainResult, out_dir: Path | None, genome: Genome,
+                   data, settings: dict) -> None:
+    """After an interruption: the model of the last finished epoch (saved like a
+    finished training, marked `interrupted` in metrics.json), then raise."""
+    if finished:
+        net.load_state_dict(finished)
+    net.cpu()
+    result.params = sum(p.numel() for p in net.parameters())
+    saved = None
+    if out_dir is not None and result.epochs:
+        _save(out_dir, result, genome, data, settings | {"interrupted": True, "epochs_done": result.epochs})
+        saved = out_dir
+    raise TrainingInterrupted(result, settings["epochs"], saved)
 
 
 def _lightning_module(net: nn.Module, data, model: ModelConfig, lr: float | None, epochs: int, device: str,

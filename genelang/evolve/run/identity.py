@@ -59,7 +59,8 @@ def check_same_search(store, spec, run_dir: Path) -> None:
             raise SpecError.at("spec", f"run directory {run_dir} holds a different search: "
                                f"{', '.join(diff)} differ", str(run_dir / "spec.yaml"),
                                hint="set run.out (or run.name) to a new directory, or restore those keys; "
-                                    f"{', '.join(RUN_ONLY)} may change and the search resumes")
+                                    f"{', '.join(k for k in RUN_ONLY if k not in diff)} may change and "
+                                    "the search resumes")
     dumped = yaml.safe_dump(current, sort_keys=True)
     store.set_meta("spec", dumped)
     atomic_write(run_dir / "spec.yaml", dumped)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from genelang.evolve.run.best import ranked
 from genelang.evolve.run.store import Evaluation
@@ -21,16 +22,22 @@ class Retrained:
     retrained_fitness: float | None
 
 
-def retrain_top(run_dir: Path, spec, rows: list[Evaluation], store) -> list[Retrained]:
+def retrain_top(run_dir: Path, spec, rows: list[Evaluation], store,
+                progress: Callable[[int, int], None] | None = None) -> list[Retrained]:
     """Retrain the run's top `fitness.retrain_top` alone (`genelang train RUN_DIR
-    --candidate ID`), storing each result beside its evaluation in `store`."""
+    --candidate ID`), storing each result beside its evaluation in `store`;
+    `progress(done, total)` before each (a retraining is a whole training: minutes)."""
     from genelang.evolve.run.runs import retrain
     top = ranked(rows)[: spec.fitness.retrain_top]
     out = []
-    for e in top:
+    for i, e in enumerate(top):
+        if progress is not None:
+            progress(i, len(top))
         if "retrained_fitness" not in e.metrics:
             result = retrain(run_dir, e.id).result
             e.metrics.update(retrained_fitness=result.metrics.get("score"), retrained_params=result.params)
             store.add_metrics(e.id, {k: e.metrics[k] for k in ("retrained_fitness", "retrained_params")})
         out.append(Retrained(e.id, e.fitness, e.metrics["retrained_fitness"]))
+    if progress is not None:
+        progress(len(top), len(top))
     return out

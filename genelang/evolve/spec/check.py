@@ -21,7 +21,7 @@ def read_spec(path: Path) -> Spec:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
         raise SpecError(Diagnostic("io", f"cannot read spec ({err.__class__.__name__})", Location(str(path)))) from None
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
@@ -29,6 +29,9 @@ def read_spec(path: Path) -> Spec:
         src = lines[line - 1] if 0 < line <= len(lines) else ""
         raise SpecError(Diagnostic("yaml", f"invalid YAML: {getattr(err, 'problem', err)}",
                                    Location(str(path), line, col, col + 1, src))) from None
+    if data is None:   # empty, or comments only: it would start a default search nobody described
+        raise SpecError(Diagnostic("spec", "the spec is empty", Location(str(path)),
+                                   "`genelang spec init` writes a commented starter spec"))
     return validate(data, str(path), text, base=path.parent)
 
 
@@ -41,6 +44,7 @@ def validate(data, path: str = "<spec>", text: str | None = None, base: Path | N
         raise SpecError(where.diag(("plugins",), "plugins: a list of module names"))
     load_plugins(plugins, path, base)
     diags, sections = [], {}
+    defaulted: set[str] = set()    # spec paths whose invalid value the default stands in for
     for key in data:
         if key not in SECTIONS and key != "plugins":
             diags.append(where.diag((key,), f"{key}: unknown section", _did_you_mean(key, list(SECTIONS) + ["plugins"])))
@@ -52,14 +56,18 @@ def validate(data, path: str = "<spec>", text: str | None = None, base: Path | N
             # the rest of the section still gets its cross-field checks (all problems at once)
             bad = {e["loc"][0] for e in err.errors() if e["loc"]}
             raw = data.get(name) if isinstance(data.get(name), dict) else {}
+            defaulted |= {f"{name}.{k}" for k in bad} if isinstance(data.get(name), dict) else {name}
             try:
                 sections[name] = model.model_validate({k: v for k, v in raw.items() if k not in bad})
             except ValidationError:
                 pass
-    if not diags:
+    if len(sections) == len(SECTIONS):
+        # every rule runs, also beside type errors (all problems in one round),
+        # except those that would judge a default standing in for a bad value
         spec = Spec(plugins=plugins, **sections)
         from genelang.evolve.spec.rules import semantic_errors
-        diags = [where.diag(_path(p), f"{p}: {msg}", hint) for p, msg, hint in semantic_errors(spec)]
+        diags += [where.diag(_path(p), f"{p}: {msg}", hint) for p, msg, hint in semantic_errors(spec)
+                  if not _reads_defaulted(p, msg, defaulted)]
         if not diags:
             return spec
     else:   # the sections that did validate still get their cross-field checks
@@ -67,6 +75,12 @@ def validate(data, path: str = "<spec>", text: str | None = None, base: Path | N
         for p, msg, hint in section_errors(sections):
             diags.append(where.diag(_path(p), f"{p}: {msg}", hint))
     raise SpecError(diags)
+
+
+def _reads_defaulted(path: str, message: str, defaulted: set[str]) -> bool:
+    """Whether a rule's problem is about a value that was invalid (and replaced by
+    its default for the other rules): at its path, or naming it in its message."""
+    return any(path == d or path.startswith((d + ".", d + "[")) or d in message for d in defaulted)
 
 
 def _pydantic_diag(where: "_Locator", model: type[BaseModel], section: str, e: dict) -> Diagnostic:

@@ -39,6 +39,7 @@ class TaskSpec(_Strict):
     dataset: str | None = None               # time-series tasks: bundled set or series name
     augment: bool | None = None              # image tasks: pad-crop + flip (default: the task's)
     cutout: int = Field(_T.cutout, ge=0)
+    skip_bad_images: bool = _T.skip_bad_images   # image-folder: unreadable files left out and counted
 
     @field_validator("val")
     @classmethod

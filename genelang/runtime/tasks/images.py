@@ -33,6 +33,7 @@ class ImageData:
     # (in [0, 1] before): what a shipped network applies to a raw image
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
+    skipped: tuple[str, ...] = ()  # image-folder with skip_bad_images: the files left out
 
     @property
     def in_channels(self) -> int:
@@ -153,9 +154,30 @@ def cifar100(root: str | None = None, **_) -> ImageData:
     return _cifar("cifar-100-python", ["train"], "fine_labels", "cifar100", 100, root)
 
 
-def _folder_cache(base: Path, image_size: int) -> Path:
+def _decode_all(ds, skip_bad: bool) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """An ImageFolder's (images, labels, files left out). A file PIL cannot read
+    (corrupt, truncated, not an image) is a DataError naming it, not PIL's
+    traceback; with `skip_bad` it is left out and listed instead."""
+    images, labels, skipped = [], [], []
+    for i, (path, label) in enumerate(ds.samples):
+        try:
+            images.append(ds[i][0])
+        except OSError as err:     # PIL's UnidentifiedImageError and truncated-file errors are OSErrors
+            if not skip_bad:
+                raise DataError.at("data", f"cannot read image {path}: {err}", path,
+                                   hint="remove or replace the file, or skip such files (--skip-bad-images, "
+                                        "task.skip_bad_images: true)") from None
+            skipped.append(path)
+            continue
+        labels.append(label)
+    if not images:
+        raise DataError.at("data", f"no readable image under {ds.root}", ds.root)
+    return torch.stack(images), torch.tensor(labels), skipped
+
+
+def _folder_cache(base: Path, image_size: int, skip_bad: bool) -> Path:
     import hashlib
-    h = hashlib.sha256(f"{base.resolve()}\0{image_size}".encode())
+    h = hashlib.sha256(f"{base.resolve()}\0{image_size}{chr(0) + 'skip' if skip_bad else ''}".encode())
     for part in ("train", "test"):
         for path in sorted((base / part).rglob("*")):
             if path.is_file():
@@ -165,11 +187,13 @@ def _folder_cache(base: Path, image_size: int) -> Path:
 
 
 @register_task("image-folder", "image")
-def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageData:
+def image_folder(root: str | None = None, image_size: int = 32, skip_bad_images: bool = False, **_) -> ImageData:
     """ROOT/train/<class>/*.png|jpg and ROOT/test/<class>/..., decoded once and
     cached as tensors under $GENELANG_CACHE/image-folder/ (so ROOT may be
     read-only), keyed by ROOT, the size and every file's name, size and
-    modification time: adding or changing an image decodes again."""
+    modification time: adding or changing an image decodes again. A file that
+    is no readable image is an error, or with `skip_bad_images` left out and
+    listed in the data's `skipped`."""
     if not root:
         raise DataError.at("data", "image-folder needs a data root", "root=",
                            hint="ROOT/train/<class>/*.png and ROOT/test/<class>/*.png")
@@ -178,20 +202,24 @@ def image_folder(root: str | None = None, image_size: int = 32, **_) -> ImageDat
         if not (base / part).is_dir():
             raise DataError.at("data", f"no {part}/ directory", str(base),
                                hint="expected ROOT/train/<class>/... and ROOT/test/<class>/...")
-    cache = _folder_cache(base, image_size)
+    cache = _folder_cache(base, image_size, skip_bad_images)
     if cache.exists():
         blob = torch.load(cache)
     else:
         from torchvision import datasets, transforms
         tf = transforms.Compose([transforms.Lambda(lambda im: im.convert("RGB")),
                                  transforms.Resize((image_size, image_size)), transforms.PILToTensor()])
-        blob = {}
+        blob = {"skipped": []}
         for part in ("train", "test"):
             ds = datasets.ImageFolder(str(base / part), transform=tf)
             if part == "test" and ds.classes != blob["classes"]:
                 raise DataError.at("data", "train/ and test/ have different classes", str(base))
-            blob[part] = (torch.stack([ds[i][0] for i in range(len(ds))]), torch.tensor(ds.targets))
+            images, labels, skipped = _decode_all(ds, skip_bad_images)
+            blob[part] = (images, labels)
+            blob["skipped"] += skipped
             blob["classes"] = ds.classes
         atomic_write(cache, lambda tmp: torch.save(blob, tmp))
-    return _image_data(blob["train"][0], blob["train"][1], blob["test"][0], blob["test"][1],
+    data = _image_data(blob["train"][0], blob["train"][1], blob["test"][0], blob["test"][1],
                        len(blob["classes"]), "image-folder", Augment(pad=max(1, image_size // 8), flip=True))
+    data.skipped = tuple(blob.get("skipped", ()))
+    return data
