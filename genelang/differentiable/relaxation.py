@@ -13,8 +13,9 @@ position. The relaxation says
 - `costs(...)`: per-(position, choice) parameters and multiply-adds of the
   derived network, so a hardware loss can take their expectation under α.
 
-A space plugs in with `register_relaxation(space_name, factory)`; the search
-loop, the methods and the strategies never name a space."""
+A space plugs in through its `relaxation` hook (`Space.relaxation`,
+"module:factory"); the search loop, the methods and the strategies never
+name a space."""
 from __future__ import annotations
 
 import heapq
