@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+from genelang.evolve.run.store import Evaluated
 from genelang.runtime.supernet_curve import CurvePoint
 
 
@@ -25,18 +26,9 @@ class Progress:
     recent_per_minute: float | None   # the same over the last five minutes with any
 
 
-@dataclass(frozen=True)
-class Row:
-    """One evaluation, as the table lists it."""
-    id: int
-    generation: int
-    candidate: int
-    phenotype: str
-    genome: str
-    status: str
-    reason: str | None
-    fitness: float | None
-    objectives: list[float | None] | None
+@dataclass
+class Row(Evaluated):
+    """One evaluation, as the table lists it: the costs it sorts by instead of every metric."""
     params: float | None
     macs: float | None
     seconds: float | None

@@ -50,8 +50,8 @@ COLUMNS = ["id", "generation", "candidate", "phenotype", "genome", "status", "re
 
 
 @dataclass
-class Evaluation:
-    """One stored evaluation."""
+class Evaluated:
+    """What every view of a stored evaluation holds (the store's rows, the run page's table)."""
     id: int
     generation: int
     candidate: int
@@ -60,7 +60,12 @@ class Evaluation:
     status: str
     reason: str | None
     fitness: float | None
-    objectives: list[float] | None
+    objectives: list[float | None] | None
+
+
+@dataclass
+class Evaluation(Evaluated):
+    """One stored evaluation."""
     metrics: dict
     seconds: float | None
     worker: str | None
