@@ -165,7 +165,7 @@ def register_chain(name: str, layout: ChainLayout, blocks: dict[str, str], skip:
     space = register_space(ChainSpace(
         name, main_kind="cell", required_mains=names, allowed_mains=re.compile("^(" + "|".join(names) + ")$"),
         inputs=(INPUT,), network=f"{runtime}.network:network", cost_model=f"{runtime}.costs:cost_model",
-        supernet=f"{runtime}.supernet:supernet", skeletons=tuple(s.name for s in layout.skeletons),
+        supernet=f"{runtime}.supernet:supernet", latency_model=f"{runtime}.latency:latency_model", skeletons=tuple(s.name for s in layout.skeletons),
         input_layout=("C", "H", "W"), example_input=(3, 32, 32), aliases=aliases, doc=doc,
         layout=layout, blocks=dict(blocks), skip=skip))
     for sym, what in blocks.items():

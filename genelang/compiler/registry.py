@@ -62,6 +62,9 @@ class Space:
     # fn(template, model, *, num_classes, input_shape, share) -> nn.Module with
     # `.shape` (runtime.supernet.SearchShape) and `.path(genome)` -> the genome's network
     supernet: str | None = None
+    # "module:function" making the space's latency model (runtime.latency.entries.LatencyModel):
+    # fn(space name, model, num_classes, input_shape); None: each network measured end to end
+    latency_model: str | None = None
     modality: str = "image"                 # what its networks read: "image" (N,C,H,W) or "sequence"
     skeletons: tuple[str, ...] = ()         # the layouts its network builder knows; the first is its default
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
