@@ -77,6 +77,15 @@ def price(c: Candidate) -> None:
         table = space.cost_table_builder()(c.task, c.model, max_operands)
         cost = table.cost(c.genome)
         c.metrics.update(params=cost.params, macs=cost.macs)
+    if wants_latency(c.fitness):
+        from genelang.runtime.latency.predict import predictor
+        ms = predictor(c.fitness.latency, c.genome.space, c.task, c.model).latency(c.genome)
+        c.metrics["latency"] = round(ms, 4)
+
+
+def wants_latency(fitness) -> bool:
+    """Whether the spec ranks or limits candidates by latency (`-latency`, `max_latency_ms`)."""
+    return fitness.max_latency_ms is not None or any(o.lstrip("-") == "latency" for o in fitness.objectives)
 
 
 def build_net(c: Candidate) -> None:
@@ -89,10 +98,11 @@ def build_net(c: Candidate) -> None:
 
 def infeasible(c: Candidate) -> str | None:
     """Why the candidate breaks a `max_<cost>` limit of the spec, if it does."""
-    for key, limit, unit in (("params", c.fitness.max_params, "parameters"),
-                             ("macs", c.fitness.max_macs, "multiply-adds")):
+    for key, limit, unit, name in (("params", c.fitness.max_params, "parameters", "max_params"),
+                                   ("macs", c.fitness.max_macs, "multiply-adds", "max_macs"),
+                                   ("latency", c.fitness.max_latency_ms, "ms", "max_latency_ms")):
         if limit and c.metrics.get(key, 0) > limit:
-            return f"{c.metrics[key]} {unit} > max_{key} {limit}"
+            return f"{c.metrics[key]} {unit} > {name} {limit}"
     return None
 
 

@@ -6,8 +6,6 @@ per layer position, block and input shape, plus the stem and head); any other
 space is measured end to end, one entry per phenotype. A table is keyed by
 device, torch version, threads and batch: a table measured elsewhere is never
 read. A missing entry is measured (and stored) or reported, never zero."""
-from genelang.runtime.latency.config import LatencyConfig
-from genelang.runtime.latency.predict import MissingLatency, Predictor, predictor
-from genelang.runtime.latency.table import LatencyTable
+from genelang.runtime.latency.config import LatencyConfig   # torch-free: the spec schema reads it
 
-__all__ = ["LatencyConfig", "LatencyTable", "MissingLatency", "Predictor", "predictor"]
+__all__ = ["LatencyConfig"]   # the rest (predict, table, timer) import torch: import them by module
