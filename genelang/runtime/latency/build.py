@@ -8,7 +8,9 @@ from typing import Callable
 
 from genelang.errors import GenelangError
 from genelang.runtime.latency.config import LatencyConfig
-from genelang.runtime.latency.predict import predictor
+from genelang.runtime.latency.device import device_key
+from genelang.runtime.latency.predict import Predictor, latency_model
+from genelang.runtime.latency.table import LatencyTable
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,17 @@ class TableReport:
 def build_table(cfg: LatencyConfig, space: str, task, model,
                 progress: Callable[[int, int], None] | None = None) -> TableReport:
     """Measure what the table lacks; `progress(done, total)` as entries are timed."""
-    try:
-        p = predictor(cfg, space, task, model)
-    except ValueError as e:
+    from genelang.runtime.task_data import task_data
+    data, _ = task_data(task)
+    if not hasattr(data, "train_x"):
+        raise GenelangError.at("latency", f"latency is measured on image tasks; task {task.name!r} gives sequences",
+                               "task.name")
+    try:   # read fresh: another process may have extended the file
+        table = LatencyTable(cfg.table, device_key(cfg))
+        others = tuple(k for k in table.keys() if k != str(table.key))
+    except (ValueError, LookupError) as e:
         raise GenelangError.at("latency", str(e), cfg.table, hint="fix or remove the file") from None
+    p = Predictor(cfg, latency_model(space, model, data.num_classes, tuple(data.train_x.shape[1:])), table)
     names = p.model.all_entries()
     missing = p.missing(names)
     done = 0
@@ -42,6 +51,5 @@ def build_table(cfg: LatencyConfig, space: str, task, model,
     if progress:
         progress(0, len(missing))
     p.measure(missing, progress=step)
-    key = str(p.table.key)
-    return TableReport(str(p.table.path), key, len(names), len(missing), len(names) - len(missing), not names,
-                       tuple(k for k in p.table.keys() if k != key))
+    return TableReport(str(p.table.path), str(p.table.key), len(names), len(missing), len(names) - len(missing),
+                       not names, others)
