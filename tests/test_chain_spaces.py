@@ -105,3 +105,15 @@ def test_every_skeleton_builds_and_scripts(space, tmp_path):
         scripted = torch.jit.script(model)
         torch.testing.assert_close(scripted(x), model(x))
     assert get_space(space).skeletons == ("cifar", "mnist", "imagenet")
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_skeleton_presets_scale_the_resolution_and_widths(space):
+    from genelang.runtime.chain.plan import plan_of
+    for skeleton, size, final in (("imagenet", 224, 7), ("cifar", 32, 4), ("mnist", 28, 7)):
+        plan = plan_of(space, ModelConfig(skeleton=skeleton), (3, size, size))
+        assert plan.final_hw == (final, final), skeleton
+    half = plan_of(space, ModelConfig(C=8), (3, 32, 32))
+    full = plan_of(space, ModelConfig(C=16), (3, 32, 32))
+    assert all(h.c_out <= f.c_out and h.c_out % 8 == 0 for h, f in zip(half.layers, full.layers))
+    assert half.head_out == full.head_out // 2
