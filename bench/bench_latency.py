@@ -41,10 +41,11 @@ def mape(pred: list[float], true: list[float]) -> float:
     return 100 * median(abs(p - t) / t for p, t in zip(pred, true))
 
 
-def one(space: str, cfg: LatencyConfig, model: ModelConfig, shape: tuple[int, ...], n: int, seed: int) -> dict:
+def one(space: str, cfg: LatencyConfig, model: ModelConfig, shape: tuple[int, ...], n: int, seed: int,
+        table_repeats: int) -> dict:
     p = Predictor(cfg, latency_model(space, model, 10, shape), LatencyTable(cfg.table, device_key(cfg)))
     t0 = time.time()
-    p.measure(p.model.all_entries())
+    Predictor(cfg.model_copy(update={"repeats": table_repeats}), p.model, p.table).measure(p.model.all_entries())
     table_s = time.time() - t0
     t, rng = template(space), random.Random(seed)
     costs = chain_table(space, model.skeleton, model.C, 10, shape)
@@ -56,7 +57,7 @@ def one(space: str, cfg: LatencyConfig, model: ModelConfig, shape: tuple[int, ..
         true.append(time_ms(space_network(genome, model, num_classes=10, input_shape=shape), shape, cfg))
         macs.append(costs.cost(genome).macs)
     a = median(tt / m for tt, m in zip(true, macs))
-    return {"space": space, "batch": cfg.batch, "threads": cfg.threads, "clock": cfg.clock, "networks": n,
+    return {"space": space, "batch": cfg.batch, "table_repeats": table_repeats, "threads": cfg.threads, "clock": cfg.clock, "networks": n,
             "table_entries": len(p.model.all_entries()), "table_s": round(table_s, 1),
             "measure_s": round(time.time() - t0, 1), "median_ms": round(median(true), 2),
             "rho": round(spearmanr(pred, true)[0], 3), "mape": round(mape(pred, true), 1),
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("--C", type=int, default=16)
     ap.add_argument("--skeleton", default="cifar")
     ap.add_argument("--repeats", type=int, default=11)
+    ap.add_argument("--table-repeats", type=int, default=31, help="repeats per entry while building the table")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -85,7 +87,7 @@ def main() -> None:
                     cfg = LatencyConfig(table=f"{d}/latency.json", threads=threads, batch=batch, clock=clock,
                                         warmup=3, repeats=args.repeats)
                     for space in args.spaces.split(","):
-                        row = one(space, cfg, model, shape, args.networks, args.seed)
+                        row = one(space, cfg, model, shape, args.networks, args.seed, args.table_repeats)
                         rows.append(row)
                         print(json.dumps(row), flush=True)
     if args.out:

@@ -4,6 +4,7 @@ Entries are timed inside whole networks: a candidate's own, or networks
 chosen to cover the entries asked for."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from genelang.compiler.chain_space import layer_blocks
@@ -43,16 +44,22 @@ class ChainLatency:
     def all_entries(self) -> list[str]:
         return [self.stem(), *(self.layer(ly, s) for ly in self.plan.layers for s in ly.choices), self.head()]
 
-    def contexts(self, names: set[str], genome=None) -> list[Context]:
+    def contexts(self, names: set[str], genome=None, rounds: int = 3) -> list[Context]:
+        """The genome's own network; or `rounds` sets of networks, each covering
+        every entry asked for, with the blocks drawn in another (seeded) order so
+        that an entry is timed beside different neighbours each round."""
         if genome is not None:
             return [self._context(layer_blocks(genome))]
-        out, left = [], set(names) & set(self.all_entries())
-        while left or not out:
-            # each layer takes a block still wanted, else its first: few networks cover every entry
-            blocks = [next((s for s in ly.choices if self.layer(ly, s) in left), ly.choices[0])
-                      for ly in self.plan.layers]
-            out.append(self._context(blocks))
-            left -= set(out[-1].parts.values())
+        out, rng = [], random.Random(0)
+        for _ in range(rounds):
+            left, first = set(names) & set(self.all_entries()), len(out)
+            order = [rng.sample(ly.choices, len(ly.choices)) for ly in self.plan.layers]
+            while left or len(out) == first:
+                # each layer takes a block still wanted, else any: few networks cover every entry
+                blocks = [next((s for s in o if self.layer(ly, s) in left), o[0]) for ly, o in zip(self.plan.layers,
+                                                                                                   order)]
+                out.append(self._context(blocks))
+                left -= set(out[-1].parts.values())
         return out
 
     def _context(self, blocks: list[str]) -> Context:

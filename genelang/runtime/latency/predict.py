@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import median
 from typing import Callable
 
 from genelang.compiler.registry import get_space
@@ -30,17 +31,21 @@ class Predictor:
     def measure(self, names: list[str], genome=None, progress: Callable[[int], None] | None = None) -> dict[str, float]:
         """Time the entries the table lacks (in the genome's network, or in networks
         covering them), store them and return them; `progress(k)`: k more done."""
-        wanted, done = set(self.missing(names)), {}
+        wanted = set(self.missing(names))
+        seen: dict[str, list[float]] = {}
         if not wanted:
-            return done
+            return {}
         for ctx in self.model.contexts(wanted, genome):
             times = time_parts(ctx.net, ctx.input_shape, ctx.parts, self.cfg)
-            new = {name: times[name] for name in ctx.parts.values() if name in wanted and name not in done}
+            new = {name: times[name] for name in ctx.parts.values() if name in wanted}
             if ctx.whole in wanted:
                 new[ctx.whole] = times[""]
-            done.update(new)
             if progress:
-                progress(len(new))
+                progress(len(new.keys() - seen.keys()))
+            for name, ms in new.items():
+                seen.setdefault(name, []).append(ms)
+        # an entry timed in several networks: the median of its times
+        done = {name: median(ms) for name, ms in seen.items()}
         self.table.add(done)
         return done
 
