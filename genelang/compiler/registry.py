@@ -166,6 +166,10 @@ class Space:
         """The function named by `cost_model`, imported now."""
         return self._imported(self.cost_model, "cost model")
 
+    def latency_model_builder(self) -> Callable[..., Any]:
+        """The function named by `latency_model`, imported now."""
+        return self._imported(self.latency_model, "latency model")
+
     def _imported(self, target: str | None, what: str) -> Callable[..., Any]:
         if not target:
             raise LookupError(f"the {self.name} space names no {what}")

@@ -63,7 +63,7 @@ def latency_model(space_name: str, model, num_classes: int, input_shape: tuple[i
     """The space's own latency model (`Space.latency_model`), else end to end."""
     space = get_space(space_name)
     if space.latency_model:
-        return space._imported(space.latency_model, "latency model")(space.name, model, num_classes, input_shape)
+        return space.latency_model_builder()(space.name, model, num_classes, input_shape)
     return EndToEnd(model, num_classes, input_shape)
 
 
