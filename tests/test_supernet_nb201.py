@@ -25,7 +25,7 @@ def _template():
 @pytest.fixture(scope="module")
 def supernet():
     torch.manual_seed(0)
-    return get_space("nb201").supernet_builder()(_template(), ModelConfig(), num_classes=10, input_shape=(3, 8, 8))
+    return get_space("nb201").builder("supernet")(_template(), ModelConfig(), num_classes=10, input_shape=(3, 8, 8))
 
 
 @pytest.mark.parametrize("key", ["333132", "012340", "444444"])

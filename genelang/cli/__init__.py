@@ -38,7 +38,7 @@ def cli(plugins: tuple[str, ...]) -> None:
 
 # Each module adds its commands to `cli`; the heavy imports (torch, lightning)
 # happen inside the commands, so `genelang check` starts fast.
-from genelang.cli import compile, evolve, lang, report, study, train  # noqa: E402,F401
+from genelang.cli import compile, evolve, lang, latency, report, study, train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -69,6 +69,9 @@ class Space:
     # fixed-layout space: one architecture weight per position and choice;
     # genelang/differentiable/relaxation.py): fn() -> Relaxation
     relaxation: str | None = None
+    # "module:function" making the space's latency model (runtime.latency.entries.LatencyModel):
+    # fn(space name, model, num_classes, input_shape); None: each network measured end to end
+    latency_model: str | None = None
     modality: str = "image"                 # what its networks read: "image" (N,C,H,W) or "sequence"
     # "module:function" building a sequence space's layers for a sequence model:
     # fn(genome, *, input_size, hidden, layers, bidirectional, causal, model) -> nn.ModuleList
@@ -170,25 +173,13 @@ class Space:
         raise LookupError(f"the {self.name} space builds on skeletons {', '.join(self.skeletons)}, "
                           f"not {requested!r}")
 
-    def sequence_builder(self) -> Callable[..., Any]:
-        """The function named by `sequence_layers`, imported now."""
-        return self._imported(self.sequence_layers, "sequence layers")
+    HOOKS = {"network": "network builder", "cost_model": "cost model", "supernet": "supernet",
+             "relaxation": "relaxation", "sequence_layers": "sequence layers", "latency_model": "latency model"}
 
-    def relaxation_builder(self) -> Callable[..., Any]:
-        """The function named by `relaxation`, imported now."""
-        return self._imported(self.relaxation, "relaxation")
-
-    def supernet_builder(self) -> Callable[..., Any]:
-        """The function named by `supernet`, imported now."""
-        return self._imported(self.supernet, "supernet")
-
-    def network_builder(self) -> Callable[..., Any]:
-        """The function named by `network`, imported now."""
-        return self._imported(self.network, "network builder")
-
-    def cost_table_builder(self) -> Callable[..., Any]:
-        """The function named by `cost_model`, imported now."""
-        return self._imported(self.cost_model, "cost model")
+    def builder(self, hook: str) -> Callable[..., Any]:
+        """The function a hook field names ("module:function"), imported now
+        (`HOOKS`); LookupError when the space names none."""
+        return self._imported(getattr(self, hook), self.HOOKS[hook])
 
     def _imported(self, target: str | None, what: str) -> Callable[..., Any]:
         if not target:

@@ -132,4 +132,4 @@ def get_relaxation(space: str) -> Relaxation:
     sp = spaces().get(space)
     if sp is None or not sp.relaxation:
         raise LookupError(f"the {space} space has no relaxation; spaces with one: {', '.join(relaxed_spaces())}")
-    return sp.relaxation_builder()()
+    return sp.builder("relaxation")()

@@ -34,7 +34,7 @@ def space_network(genome: Genome, model: ModelConfig, *, num_classes: int,
     except LookupError as e:
         raise GenelangError.at("skeleton", f"{space.name} genomes do not build on skeleton {model.skeleton!r}",
                                "--skeleton", hint=str(e)) from None
-    return space.network_builder()(genome, model, num_classes=num_classes, input_shape=tuple(input_shape))
+    return space.builder("network")(genome, model, num_classes=num_classes, input_shape=tuple(input_shape))
 
 
 def conv_network(genome: Genome, model: ModelConfig, *, num_classes: int,

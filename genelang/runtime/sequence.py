@@ -85,7 +85,7 @@ def build_sequence_model(genome: Genome, *, head: str = "classify", input_size: 
         embed, width = nn.Identity(), input_size
     else:
         raise ValueError("give input_size (dense input), vocab_size or embeddings")
-    build = get_space(genome.space).sequence_builder()
+    build = get_space(genome.space).builder("sequence_layers")
     rnn = build(genome, input_size=width, hidden=hidden, layers=layers, bidirectional=bidirectional,
                 causal=head == "lm", model=model)
     width = rnn[-1].out_size

@@ -31,7 +31,7 @@ def build_supernet(spec) -> nn.Module:
     space = get_space(spec.space.space)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.run.seed)
-        return space.supernet_builder()(Template.from_spec(spec.space), model, num_classes=data.num_classes,
+        return space.builder("supernet")(Template.from_spec(spec.space), model, num_classes=data.num_classes,
                                         input_shape=tuple(data.train_x.shape[1:]), share=spec.supernet.share)
 
 

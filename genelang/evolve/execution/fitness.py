@@ -77,9 +77,18 @@ def price(c: Candidate) -> None:
     space = get_space(c.genome.space)
     if space.cost_model:
         max_operands = Template.from_spec(c.spec.space).max_operands()
-        table = space.cost_table_builder()(c.task, c.model, max_operands)
+        table = space.builder("cost_model")(c.task, c.model, max_operands)
         cost = table.cost(c.genome)
         c.metrics.update(params=cost.params, macs=cost.macs)
+    if wants_latency(c.fitness):
+        from genelang.runtime.latency.predict import predictor
+        ms = predictor(c.fitness.latency, c.genome.space, c.task, c.model).latency(c.genome)
+        c.metrics["latency"] = round(ms, 4)
+
+
+def wants_latency(fitness) -> bool:
+    """Whether the spec ranks or limits candidates by latency (`-latency`, `max_latency_ms`)."""
+    return fitness.max_latency_ms is not None or any(o.lstrip("-") == "latency" for o in fitness.objectives)
 
 
 def build_net(c: Candidate) -> None:
@@ -90,16 +99,18 @@ def build_net(c: Candidate) -> None:
         c.metrics.setdefault("params", sum(p.numel() for p in c.net.parameters()))
 
 
-def limits(fitness) -> tuple[tuple[str, int | None, str], ...]:
-    """(cost, the spec's max_<cost>, its unit) for each cost a spec may limit."""
-    return (("params", fitness.max_params, "parameters"), ("macs", fitness.max_macs, "multiply-adds"))
+def limits(fitness) -> tuple[tuple[str, float | None, str, str], ...]:
+    """(cost, the spec's limit on it, its unit, the limit's key) for each cost a spec may limit."""
+    return (("params", fitness.max_params, "parameters", "max_params"),
+            ("macs", fitness.max_macs, "multiply-adds", "max_macs"),
+            ("latency", fitness.max_latency_ms, "ms", "max_latency_ms"))
 
 
 def infeasible(c: Candidate) -> str | None:
     """Why the candidate breaks a `max_<cost>` limit of the spec, if it does."""
-    for key, limit, unit in limits(c.fitness):
+    for key, limit, unit, name in limits(c.fitness):
         if limit and c.metrics.get(key, 0) > limit:
-            return f"{c.metrics[key]} {unit} > max_{key} {limit}"
+            return f"{c.metrics[key]} {unit} > {name} {limit}"
     return None
 
 
@@ -109,9 +120,9 @@ UNPRICED = "cannot be checked"
 def unpriced(c: Candidate) -> str | None:
     """Why a `max_<cost>` limit cannot be checked: nothing priced the candidate
     (no cost model, no network built, and the estimator reported no such cost)."""
-    for key, limit, _ in limits(c.fitness):
+    for key, limit, _, name in limits(c.fitness):
         if limit and c.metrics.get(key) is None:
-            return (f"max_{key} {UNPRICED}: the {c.genome.space} space has no cost model and estimator "
+            return (f"{name} {UNPRICED}: the {c.genome.space} space has no cost model and estimator "
                     f"{c.fitness.estimator!r} builds no network and reports no {key}")
     return None
 

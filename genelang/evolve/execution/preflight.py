@@ -41,8 +41,8 @@ def _priced(request) -> None:
     from genelang.evolve.execution.fitness import UNPRICED, limits, score
     result = score(request)
     if result.status == "failed" and UNPRICED in (result.reason or ""):
-        key = next(k for k, limit, _ in limits(request.spec.fitness) if limit and result.metrics.get(k) is None)
-        raise SpecError.at("spec", result.reason, f"fitness.max_{key}",
+        name = next(n for k, limit, _, n in limits(request.spec.fitness) if limit and result.metrics.get(k) is None)
+        raise SpecError.at("spec", result.reason, f"fitness.{name}",
                            hint="use an estimator that builds the network or reports the cost, "
                                 "or a space with a cost model")
 

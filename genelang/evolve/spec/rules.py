@@ -6,17 +6,17 @@ from __future__ import annotations
 from genelang.suggest import choices_hint
 
 Problem = tuple[str, str, str]
-COSTS = ("params", "macs")     # what objectives and max_<cost> limits may name
+COSTS = ("params", "macs", "latency")     # what objectives and max_<cost> limits may name
 # other tools' names for them; most NAS papers' "FLOPs" are multiply-adds
 COST_SYNONYMS = {"flops": "macs", "mflops": "macs", "madds": "macs", "multiply-adds": "macs",
-                 "parameters": "params", "param": "params"}
+                 "parameters": "params", "param": "params", "latency_ms": "latency", "time": "latency"}
 
 
 def semantic_errors(spec) -> list[Problem]:
     sections = {name: getattr(spec, name) for name in ("run", "task", "space", "model", "strategy",
                                                       "fitness", "execution")}
     return (section_errors(sections) + _space(spec) + _task(spec) + _estimator(spec) + _strategy_checks(spec)
-            + _precision(spec) + _costs(spec))
+            + _precision(spec) + _costs(spec) + _latency(spec))
 
 
 def section_errors(s: dict) -> list[Problem]:
@@ -172,6 +172,24 @@ def _costs(spec) -> list[Problem]:
     if spec.fitness.max_macs is not None:
         out.append(("fitness.max_macs", why, hint))
     return out
+
+
+def _latency(spec) -> list[Problem]:
+    """Latency is timed on image inputs, on a device that is here."""
+    from genelang.compiler.registry import spaces
+    f, space = spec.fitness, spaces().get(spec.space.space)
+    wanted = [(f"fitness.objectives[{i}]", o) for i, o in enumerate(f.objectives) if o.lstrip("-") == "latency"]
+    wanted += [("fitness.max_latency_ms", "max_latency_ms")] if f.max_latency_ms is not None else []
+    if not wanted or space is None:
+        return []
+    if space.modality != "image":
+        return [(path, f"{what!r}: latency is measured on image networks; the {space.name} space reads "
+                 f"{space.modality}s", "") for path, what in wanted]
+    if f.latency.device != "cpu":
+        from genelang.runtime.devices import visible_gpus
+        if visible_gpus() == 0:
+            return [("fitness.latency.device", f"{f.latency.device}: no CUDA device here", "device: cpu")]
+    return []
 
 
 def _skeleton(space_name: str, skeleton: str) -> list[Problem]:

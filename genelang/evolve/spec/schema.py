@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.latency.config import LatencyConfig
 
 _M, _T = ModelConfig(), TaskConfig()
 
@@ -110,6 +111,8 @@ class FitnessSpec(_Strict):
     objectives: list[str] = ["fitness"]   # add "-params" or "-macs" for a Pareto search
     max_params: int | None = Field(None, ge=1)
     max_macs: int | None = Field(None, ge=1)      # multiply-adds per image (spaces with a cost table)
+    max_latency_ms: float | None = Field(None, gt=0)   # predicted from the latency table (`latency`)
+    latency: LatencyConfig = LatencyConfig()      # where `-latency` and `max_latency_ms` are measured
     timeout: float | None = Field(None, gt=0)     # seconds per candidate
     inherit_weights: bool = False        # NASGEP: start blocks from the fittest trained copies
     precision: str | None = None         # 32 | bf16-mixed | 16-mixed (None: the runtime's default for the device)
