@@ -1,10 +1,10 @@
 """One-shot search (`fitness.estimator: supernet`, docs/supernet.md): the
-search's Template as the runtime's supernet shape, and the step before each
+spec's supernet as its space builds it (`Space.supernet`), and the step before each
 generation that trains (or resumes, or finds done) the supernet in
 RUN_DIR/supernet/ up to where that generation needs it: `supernet.steps`
 before generation 0, then `supernet.steps_per_generation` more before each
 later one (ENAS's alternation), on paths the strategy samples when it is a
-sampler itself (`strategy: controller`)."""
+sampler itself (`strategy: controller`, a `SamplesPaths`)."""
 from __future__ import annotations
 
 from dataclasses import replace
