@@ -17,7 +17,7 @@ from genelang.compiler.registry import get_op
 from genelang.differentiable.mixed import MixedOp
 from genelang.differentiable.relaxation import (ArchSample, CostGrid, Position, Relaxation, RelaxedNetwork)
 from genelang.runtime.cost_table import Cost
-from genelang.runtime.nb201_network import ResNetBasicBlock
+from genelang.runtime.nb201_network import ResNetBasicBlock, cell_plan, make_head, make_stem
 from genelang.runtime.summary import measure
 
 # the network a derived nb201 genome builds (runtime.build.nb201_network): its size is fixed
@@ -46,22 +46,13 @@ class MixedCell(nn.Module):
         return nodes[3]
 
 
-def _stages(C: int, N: int):
-    """(block, channels): the cells and reductions of NB201's network, in order."""
-    for stage in range(3):
-        if stage:
-            yield "reduce", C << stage
-        for _ in range(N):
-            yield "cell", C << stage
-
-
 class MixedNB201Network(RelaxedNetwork):
     def __init__(self, partial: int, *, C: int, N: int, num_classes: int, in_channels: int):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
-        self.cells = nn.ModuleList(MixedCell(c, partial) if kind == "cell" else ResNetBasicBlock(c // 2, c)
-                                   for kind, c in _stages(C, N))
-        self.head = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU())
+        self.stem = make_stem(in_channels, C)
+        self.cells = nn.ModuleList(ResNetBasicBlock(c, 2 * c) if reduction else MixedCell(c, partial)
+                                   for c, reduction in cell_plan(C, N))
+        self.head = make_head(4 * C)
         self.classifier = nn.Linear(4 * C, num_classes)
 
     def forward(self, x: torch.Tensor, sample: ArchSample) -> torch.Tensor:
@@ -87,18 +78,17 @@ class NB201Relaxation(Relaxation):
     def costs(self, *, num_classes, input_shape):
         """Each edge's op priced in every cell of the built network, at that
         cell's channels and image size; the rest (stem, reductions, head) is the base."""
-        stem, out = measure(nn.Sequential(nn.Conv2d(input_shape[0], BUILT_C, 3, padding=1, bias=False),
-                                          nn.BatchNorm2d(BUILT_C)), torch.zeros(1, *input_shape))
+        stem, out = measure(make_stem(input_shape[0], BUILT_C), torch.zeros(1, *input_shape))
         base, per_op = Cost(stem.params, stem.macs), {o: Cost() for o in OPS}
-        for kind, c in _stages(BUILT_C, BUILT_N):
-            if kind == "reduce":
-                part, out = measure(ResNetBasicBlock(c // 2, c), out)
+        for c, reduction in cell_plan(BUILT_C, BUILT_N):
+            if reduction:
+                part, out = measure(ResNetBasicBlock(c, 2 * c), out)
                 base += Cost(part.params, part.macs)
                 continue
             for o in OPS:
                 part, _ = measure(_op(o, c), out)
                 per_op[o] += Cost(part.params, part.macs)
-        head, feat = measure(nn.Sequential(nn.BatchNorm2d(out.shape[1]), nn.ReLU()), out)
+        head, feat = measure(make_head(out.shape[1]), out)
         fc, _ = measure(nn.Linear(out.shape[1], num_classes), feat.mean(dim=(2, 3)))
         base += Cost(head.params + fc.params, head.macs + fc.macs)
         return CostGrid(base, tuple(tuple(per_op[o] for o in OPS) for _ in EDGES))
