@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from genelang.compiler import karva
 from genelang.compiler.ast import Gene, Genome
-from genelang.compiler.registry import Report, Space, arity_fn
+from genelang.compiler.registry import AdfPools, Report, Space, arity_fn
 
 CONV_INPUTS = ("h1", "h2")
 CELLS = {False: "normal", True: "reduction"}   # a skeleton's cell kind (reduction?) -> the cell gene
@@ -40,16 +40,17 @@ class ConvSpace(Space):
         if clean:
             _check_reduction(genome, report)
 
-    # NASGEP's separate pools: n* ADFs serve the normal cell, r* ADFs the reduction cell
-    def pool_adfs(self, adfs: int) -> list[str]:
+
+
+class NasgepPools(AdfPools):
+    """NASGEP's separate pools: n* ADFs serve the normal cell, r* ADFs the reduction cell."""
+
+    def names(self, adfs: int) -> list[str]:
         half = max(1, adfs // 2)
         return [f"n{i + 1}" for i in range(half)] + [f"r{i + 1}" for i in range(max(1, adfs - half))]
 
-    def pool_of(self, gene: Gene) -> str:
-        return gene.name[0] if gene.kind == "adf" else {"normal": "n", "reduction": "r"}[gene.name]
-
-    def pool_of_adf(self, name: str) -> str:
-        return name[0]
+    def pool(self, kind: str, name: str) -> str:
+        return name[0] if kind == "adf" else {"normal": "n", "reduction": "r"}[name]
 
 
 def _check_reduction(genome: Genome, report: Report) -> None:

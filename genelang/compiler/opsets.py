@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from genelang.compiler.conv_space import CONV_INPUTS, ConvSpace
+from genelang.compiler.conv_space import CONV_INPUTS, ConvSpace, NasgepPools
 from genelang.compiler.registry import ADF, MAIN, Op, register_op, register_space
 from genelang.compiler.rnn_space import RNN_STATE, RnnSpace
 
@@ -29,7 +29,7 @@ register_space(ConvSpace(
     network="genelang.runtime.build:conv_network", cost_model="genelang.runtime.cost_table:task_cost_table",
     supernet="genelang.runtime.supernet.conv:conv_supernet", skeletons=("nasgep", "darts"),
     input_layout=("C", "H", "W"),
-    example_input=(3, 32, 32), supports_separate_pools=True, aliases=("cnn", "image", "images"),
+    example_input=(3, 32, 32), pools=NasgepPools(), aliases=("cnn", "image", "images"),
     doc="image cells: ADFs of conv ops over h1/h2, cells linking ADFs"))
 register_space(RnnSpace(
     RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops", inputs=("x",),

@@ -8,6 +8,7 @@ adds an operation with `register_op` — no parser or compiler edits.
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -33,6 +34,19 @@ class Op:
 
 
 Report = Callable[..., None]   # report(code, message, pos, hint="") files one diagnostic
+
+
+class AdfPools(ABC):
+    """Separate ADF pools (NASGEP's n*/r* ADFs): each main gene reads only the
+    ADFs of its own pool."""
+
+    @abstractmethod
+    def names(self, adfs: int) -> list[str]:
+        """The names of `adfs` ADFs, split into the pools."""
+
+    @abstractmethod
+    def pool(self, kind: str, name: str) -> str:
+        """The pool of a gene (an ADF or a main gene) by its kind and name."""
 
 
 @dataclass
@@ -81,7 +95,7 @@ class Space:
     skeletons: tuple[str, ...] = ()         # the layouts its network builder knows; the first is its default
     input_layout: tuple[str, ...] = ()      # names of the input's dimensions after the batch
     example_input: tuple[int, ...] = ()     # a default input shape (no batch dimension)
-    supports_separate_pools: bool = False   # ADF pools per main gene (NASGEP's n*/r* ADFs)
+    pools: "AdfPools | None" = None          # separate ADF pools per main gene (a spec's separate_pools)
     aliases: tuple[str, ...] = ()           # other tools' names for it, for "did you mean"
     ops: dict[str, Op] = field(default_factory=dict)
     doc: str = ""
@@ -143,19 +157,6 @@ class Space:
         symbols); None: genes are free head|tail Karva strings over the space's
         functions and terminals."""
         return None
-
-    # -- separate ADF pools (`supports_separate_pools`) -----------------------------
-
-    def pool_adfs(self, adfs: int) -> list[str]:
-        """The names of `adfs` ADFs split into one pool per main gene."""
-        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
-
-    def pool_of(self, gene) -> str:
-        """The pool a gene (an ADF or a main gene) belongs to."""
-        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
-
-    def pool_of_adf(self, name: str) -> str:
-        raise NotImplementedError(f"the {self.name} space has no separate ADF pools")
 
     # -- after compilation: what the runtime asks of a space ---------------------
 

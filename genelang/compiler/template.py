@@ -67,9 +67,9 @@ class Template:
             return cls(space.name, tuple(layout), name)
         adf_fns = tuple(space_spec.adf_functions or space.functions(ADF))
         main_fns = tuple(space_spec.main_functions or space.functions(MAIN))
-        pools = space.supports_separate_pools and getattr(space_spec, "separate_pools", False)
+        pools = space.pools if getattr(space_spec, "separate_pools", False) else None
         if pools:   # NASGEP: each main gene reads its own pool of ADFs
-            adf_names = space.pool_adfs(space_spec.adfs)
+            adf_names = pools.names(space_spec.adfs)
         else:
             adf_names = [f"a{i + 1}" for i in range(space_spec.adfs)]
         mains = space.main_genes(space_spec.states)
@@ -84,8 +84,8 @@ class Template:
             # evolved states read only previous values: no cycles by construction
             terms = tuple(t for t in terminals(skeleton, gene) if not t.endswith("[t]"))
             if pools:
-                pool = space.pool_of(gene)
-                terms = tuple(t for t in terms if t in space.inputs or space.pool_of_adf(t) == pool)
+                pool = pools.pool(gene.kind, gene.name)
+                terms = tuple(t for t in terms if t in space.inputs or pools.pool("adf", t) == pool)
             slots.append(Slot(gene.kind, gene.name, h, karva.tail_length(h, max(n_max, space.max_arity(role))),
                               fns, terms))
         return cls(space.name, tuple(slots), name)

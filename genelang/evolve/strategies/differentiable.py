@@ -10,6 +10,8 @@ like any candidate.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from dataclasses import fields
 from typing import ClassVar, Literal
 
@@ -17,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from genelang.evolve.strategies.self_search import SearchesItself, SelfSearchRun
 from genelang.evolve.spec.rules import option_errors
-from genelang.evolve.strategies import Member, Strategy, register_strategy
+from genelang.evolve.strategies.base import Member, Strategy, register_strategy
 
 
 class _Strict(BaseModel):
@@ -111,8 +113,9 @@ class RelaxedStrategy(Strategy, SearchesItself):
         self.spec = spec
         self.o = self.options_model.model_validate(self.s.options)
 
+    @abstractmethod
     def method(self):
-        raise NotImplementedError
+        """The relaxation's mixed-operation method (differentiable/methods.py)."""
 
     # never called: the search loop calls `search` for a strategy that searches itself
     def propose(self, pop, rng):
