@@ -1,44 +1,21 @@
 """The `genelang` command line: thin click commands over library functions.
 
-Each area keeps its commands in its own module; this one holds the group and
-the one place user errors become messages and exit code 2.
+Each area keeps its commands in its own module, added to the group of
+`group.py`; this one imports them all and is the one place user errors
+become messages and exit code 2.
 """
 from __future__ import annotations
 
 import sys
 
-import click
-
-from genelang import __version__
 from genelang.cli._common import handle_errors
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="genelang")
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE", envvar="GENELANG_PLUGINS",
-              help="Import MODULE first (repeatable; or GENELANG_PLUGINS, space-separated): the spaces, ops, "
-                   "tasks, estimators and strategies it registers are known to every command.")
-def cli(plugins: tuple[str, ...]) -> None:
-    """genelang: write neural architectures as gene expressions, compile,
-    train and evolve them.
-
-    \b
-    Typical use:
-      genelang check cells/*.gene          find every error in genotype files
-      genelang show best.gene              decoded trees and cell DAGs
-      genelang evolve spec.yaml            run (or resume) a search
-      genelang compile best.gene --to torchscript -o best.pt
-    """
-    if plugins:
-        from pathlib import Path
-
-        from genelang.plugins import load_plugins
-        load_plugins(plugins, source="--plugin", base=Path.cwd())
-
+from genelang.cli.group import cli
 
 # Each module adds its commands to `cli`; the heavy imports (torch, lightning)
 # happen inside the commands, so `genelang check` starts fast.
-from genelang.cli import compile, evolve, lang, latency, report, study, train  # noqa: E402,F401
+from genelang.cli import compile, evolve, lang, latency, report, study, train  # noqa: F401
+
+__all__ = ["cli", "main"]
 
 
 def main() -> None:

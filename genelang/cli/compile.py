@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from genelang.atomic import atomic_write
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import as_flag, ensure_writable, handle_errors, out, skeleton_option
 
 from genelang.runtime.config import ModelConfig

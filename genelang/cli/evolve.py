@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 
 from genelang.atomic import atomic_write
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt
 
 

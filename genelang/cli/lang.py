@@ -11,7 +11,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from genelang.atomic import atomic_write
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import EXIT_USER, err, handle_errors, out, print_diagnostics
 from genelang.compiler import dag, karva
 from genelang.compiler.check import check_file, load_file

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import handle_errors, out
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import ensure_writable, err, handle_errors, out
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import ensure_writable, handle_errors, out, skeleton_option
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig

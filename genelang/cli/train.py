@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from genelang.cli import cli
+from genelang.cli.group import cli
 from genelang.cli._common import ensure_writable, err, handle_errors, out, sigterm_as_interrupt, skeleton_option
 from genelang.runtime.devices import PRECISIONS
 
