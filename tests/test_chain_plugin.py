@@ -5,16 +5,15 @@ params, synflow and supernet estimators — with no edit to genelang."""
 import importlib
 import json
 import random
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from click.testing import CliRunner
 
+from tests.evolve_helpers import evolve_cli
 from genelang.cli import cli
 from genelang.compiler import check_file, format_file, load_text, parse_text
 from genelang.compiler.registry import get_space, unregister_space
@@ -122,13 +121,7 @@ def test_genelang_evolve_searches_the_chain_space(tmp_path, estimator):
             "supernet": {"steps": 6, "sampling": "strict-fair", "bn_batches": 1, "val_samples": 64,
                          "checkpoint_every": 3},
             "execution": {"workers": 0}}
-    path = tmp_path / f"{estimator}.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    res = subprocess.run([sys.executable, "-m", "genelang", "evolve", str(path), "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stdout + res.stderr
-    run_dir = Path(json.loads(res.stdout.strip().splitlines()[-1])["run_dir"])
-    rows = list(sqlite3.connect(run_dir / "results.sqlite").execute("SELECT status, genome, metrics FROM evaluations"))
+    run_dir, rows = evolve_cli(spec, tmp_path / f"{estimator}.yaml")
     assert len(rows) >= 4 and all(s == "ok" for s, _, _ in rows)
     assert all(" on chain " in g for _, g, _ in rows)
     # every candidate priced by the space's cost model before it was scored

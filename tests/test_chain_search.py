@@ -2,14 +2,14 @@
 params and a strict-fair supernet as estimators), and its best genome
 compiles to TorchScript."""
 import json
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
+
+from tests.evolve_helpers import evolve_cli
 
 ROOT = Path(__file__).parents[1]
 
@@ -24,13 +24,7 @@ def test_genelang_evolve_searches_each_chain_space(tmp_path, space, estimator):
             "supernet": {"steps": 4, "sampling": "strict-fair", "bn_batches": 1, "val_samples": 32,
                          "checkpoint_every": 2},
             "execution": {"workers": 0}}
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    res = subprocess.run([sys.executable, "-m", "genelang", "evolve", str(path), "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert res.returncode == 0, res.stdout + res.stderr
-    run_dir = Path(json.loads(res.stdout.strip().splitlines()[-1])["run_dir"])
-    rows = list(sqlite3.connect(run_dir / "results.sqlite").execute("SELECT status, genome, metrics FROM evaluations"))
+    run_dir, rows = evolve_cli(spec, tmp_path / "spec.yaml")
     assert len(rows) >= 4 and all(s == "ok" for s, _, _ in rows)
     assert all(f" on {space} " in g and json.loads(m)["macs"] > 0 for _, g, m in rows)
     out = tmp_path / "best.pt"

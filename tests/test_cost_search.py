@@ -8,16 +8,14 @@ import yaml
 from click.testing import CliRunner
 
 from genelang.cli import cli
-from genelang.compiler.dag import phenotype_hash
 from genelang.compiler.printer import format_genome
 from genelang.evolve.execution.evaluation import EvalRequest
 from genelang.evolve.execution.fitness import evaluate
-from genelang.evolve.run.runs import load_run
-from genelang.evolve.search import run_search
 from genelang.evolve.spec.schema import parse_spec
 from genelang.compiler.template import Template
 from genelang.runtime import models
 from genelang.runtime.cost_table import task_cost_table
+from tests.evolve_helpers import search_counting_builds
 from tests.test_evolve_search import spec_dict
 
 
@@ -33,17 +31,7 @@ def test_max_macs_refuses_candidates_before_building_them(tmp_path, monkeypatch)
     d["fitness"]["objectives"] = ["fitness", "-macs"]
     d["fitness"]["max_macs"] = _median_macs(parse_spec(d))
     spec = parse_spec(d)
-    built: list[str] = []
-    make_model = models.make_model
-
-    def counting(genome, task, model):
-        built.append(phenotype_hash(genome))
-        return make_model(genome, task, model)
-
-    monkeypatch.setattr(models, "make_model", counting)
-    run_search(spec, preflight=False)
-    rows = load_run(spec.run_dir()).evaluations
-    infeasible, ok = rows[rows.status == "infeasible"], rows[rows.status == "ok"]
+    infeasible, ok, built = search_counting_builds(spec, monkeypatch)
     assert len(infeasible) and len(ok)
     assert all("max_macs" in r and "multiply-adds" in r for r in infeasible.reason)
     assert (infeasible.macs > d["fitness"]["max_macs"]).all() and (ok.macs <= d["fitness"]["max_macs"]).all()

@@ -3,10 +3,6 @@ mixed ops, GDAS's straight-through sample, the second-order gradient against
 finite differences, α finding a planted op, derived genomes stored by a
 search, resume after SIGKILL to the same α, the hardware loss, spec errors."""
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from genelang.differentiable.bilevel import second_order, virtual_weights
 from genelang.differentiable.hardware import HardwareTarget
 from genelang.differentiable.mixed import MixedOp, channel_shuffle
 from genelang.differentiable.nb201 import MixedNB201Network, _op
+from tests.evolve_helpers import kill_once_checkpointed
 from tests.differentiable_helpers import PlantedRelaxation, nb201_search, planted_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,16 +182,8 @@ def test_resume_after_sigkill_reaches_the_alpha_of_an_uninterrupted_run(tmp_path
     epochs = 4
     whole = nb201_search(tmp_path / "whole", epochs=epochs).run()
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.differentiable_helpers", str(killed), str(epochs)],
-                            cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)})
-    try:
-        deadline = time.time() + 120
-        while not (killed / "checkpoint.pt").exists():
-            assert proc.poll() is None and time.time() < deadline, "no checkpoint before the child ended"
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_once_checkpointed(["tests.differentiable_helpers", str(killed), str(epochs)], killed / "checkpoint.pt",
+                           env=os.environ | {"PYTHONPATH": str(ROOT)}, poll=0.02)
     assert torch.load(killed / "checkpoint.pt", weights_only=True)["epoch"] < epochs
     resumed = nb201_search(killed, epochs=epochs).run()
     assert resumed.alphas == whole.alphas

@@ -16,6 +16,7 @@ from genelang.runtime.latency.config import LatencyConfig
 from genelang.runtime.latency.device import device_key
 from genelang.runtime.latency.predict import MissingLatency, Predictor, latency_model
 from genelang.runtime.latency.table import LatencyTable
+from tests.evolve_helpers import search_counting_builds
 from tests.test_chain_spaces import random_genome
 
 TINY = ModelConfig(C=4, skeleton="mnist")
@@ -103,11 +104,7 @@ def _spec(tmp_path, **fitness) -> dict:
 
 
 def test_max_latency_ms_refuses_candidates_before_building_them(tmp_path, monkeypatch):
-    from genelang.compiler.dag import phenotype_hash
-    from genelang.evolve.run.runs import load_run
-    from genelang.evolve.search import run_search
     from genelang.evolve.spec.schema import parse_spec
-    from genelang.runtime import models
     d = _spec(tmp_path)
     spec = parse_spec(d)
     probe = predict_module.predictor(spec.fitness.latency, "fbnet", *spec.configs())   # the spec's own table
@@ -116,17 +113,7 @@ def test_max_latency_ms_refuses_candidates_before_building_them(tmp_path, monkey
     _no_timing(monkeypatch)
     lats = sorted(probe.latency(random_genome("fbnet", s)) for s in range(8))
     spec = parse_spec(_spec(tmp_path, max_latency_ms=round(lats[4], 4)))
-    built: list[str] = []
-    make_model = models.make_model
-
-    def counting(genome, task, model):
-        built.append(phenotype_hash(genome))
-        return make_model(genome, task, model)
-
-    monkeypatch.setattr(models, "make_model", counting)
-    run_search(spec, preflight=False)
-    rows = load_run(spec.run_dir()).evaluations
-    infeasible, ok = rows[rows.status == "infeasible"], rows[rows.status == "ok"]
+    infeasible, ok, built = search_counting_builds(spec, monkeypatch)
     assert len(infeasible) and len(ok)
     assert all("ms > max_latency_ms" in r for r in infeasible.reason)
     assert not set(infeasible.phenotype) & set(built)

@@ -1,12 +1,7 @@
 """The supernet: a genome's path computes what its compiled network computes
 given the same weights; training samples fairly and resumes after SIGKILL;
 BN recalibration touches the path's running statistics only."""
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,9 +15,9 @@ from genelang.compiler.template import Template
 from genelang.runtime.config import ModelConfig
 from genelang.runtime.networks import build_network
 from genelang.runtime.supernet import StrictFair, Supernet, recalibrate_bn
+from tests.evolve_helpers import kill_once_checkpointed
 from tests.supernet_helpers import TRAINING, train
 
-ROOT = Path(__file__).parents[1]
 
 
 
@@ -156,15 +151,7 @@ def test_training_resumes_after_sigkill_to_the_weights_of_an_uninterrupted_run(t
     shape = tiny()[2]
     train(shape, tmp_path / "whole")
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "tests.supernet_helpers", str(killed)], cwd=ROOT)
-    try:
-        deadline = time.time() + 120
-        while not (killed / "checkpoint.pt").exists():
-            assert proc.poll() is None and time.time() < deadline, "no checkpoint before the child ended"
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    kill_once_checkpointed(["tests.supernet_helpers", str(killed)], killed / "checkpoint.pt")
     assert torch.load(killed / "checkpoint.pt", weights_only=True)["step"] < TRAINING.steps
     train(shape, killed)
     whole, resumed = _final_weights(tmp_path / "whole"), _final_weights(killed)
