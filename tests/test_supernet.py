@@ -18,9 +18,6 @@ from genelang.runtime.supernet import StrictFair, Supernet, recalibrate_bn
 from tests.evolve_helpers import kill_once_checkpointed
 from tests.supernet_helpers import TRAINING, train
 
-
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
