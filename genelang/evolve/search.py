@@ -117,8 +117,8 @@ class Search:
         counts = self.store.counts()
         self.n_eval, self.n_fail = sum(counts.values()), counts.get("failed", 0)
         # throughput over every session of the run: this session's clock starts now
-        self.throughput = Throughput.loads(self.store.get_meta(THROUGHPUT))
-        self._session = (time.monotonic(), self.throughput, 0)
+        self.throughput = self._before = Throughput.loads(self.store.get_meta(THROUGHPUT))
+        self._started, self._evaluated = time.monotonic(), 0
         self._speeds = [r.metrics["gflop_s"] for r, _ in self.cache.values() if r.ok and r.metrics.get("gflop_s")]
         self.retry = retry_failed and self.n_fail > 0
         # retrying: each phenotype's stored failures, retired once it is evaluated again
@@ -148,8 +148,7 @@ class Search:
                 self.store.retire(self.failed_before.get(phen[i], ()))
             if result.ok and result.metrics.get("gflop_s"):
                 self._speeds.append(result.metrics["gflop_s"])
-            start, before, evaluated = self._session
-            self._session = (start, before, evaluated + 1)
+            self._evaluated += 1
             self.n_eval += 1
             self.n_fail += result.status == "failed"
             self.progress.evaluated(result, False)
@@ -248,8 +247,8 @@ class Search:
             genome = self.template.genome(m.lists())
             rows.append((format_genome(genome), phenotype_hash(genome), m.age))
         self.store.save_population(g, rows)
-        start, before, evaluated = self._session
-        self.throughput = before.plus(evaluated, time.monotonic() - start, median_gflop_s(self._speeds))
+        self.throughput = self._before.plus(self._evaluated, time.monotonic() - self._started,
+                                            median_gflop_s(self._speeds))
         self.store.set_meta(THROUGHPUT, self.throughput.dumps())
         fits = [r.fitness for r, _ in self.cache.values() if r.ok]
         self.progress.generation_done(g, max(fits) if fits else None)
