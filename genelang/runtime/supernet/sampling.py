@@ -40,8 +40,7 @@ class StrictFair:
     def __init__(self, shape: SearchShape, swaps_per_path: int = 40, tries: int = 5):
         self.shape, self.swaps, self.tries = shape, swaps_per_path, tries
         self.repaired = 0
-        self.free = [(gi, p) for gi, g in enumerate(shape.genes) for p, d in enumerate(g.domains) if len(d) > 1]
-        self.m = max((len(shape.genes[gi].domains[p]) for gi, p in self.free), default=1)
+        self.free, self.m = shape.free, shape.widest
         self.target = shape.targets()
 
     def draw(self, rng: random.Random) -> list[Symbols]:
@@ -127,7 +126,7 @@ class Distinct:
         for syms in shape.genomes():
             classes.setdefault(shape.computation(syms), []).append(syms)
         self.classes = list(classes.values())
-        self.m = min(len(self.classes), max((len(g.domains[p]) for g in shape.genes for p in g.free), default=1))
+        self.m = min(len(self.classes), shape.widest)
 
     def next_group(self, rng: random.Random) -> list[Symbols]:
         return [[list(g) for g in rng.choice(c)] for c in rng.sample(self.classes, self.m)]

@@ -45,6 +45,16 @@ class SearchShape:
     def arity(self, symbol: str) -> int:
         return arity_fn(self.space)(symbol)
 
+    @property
+    def free(self) -> list[tuple[int, int]]:
+        """(gene index, position) of every position a search varies."""
+        return [(gi, p) for gi, g in enumerate(self.genes) for p in g.free]
+
+    @property
+    def widest(self) -> int:
+        """The most symbols a free position may hold (1: nothing varies)."""
+        return max((len(self.genes[gi].domains[p]) for gi, p in self.free), default=1)
+
     def gene(self, name: str) -> Slot:
         return next(g for g in self.genes if g.name == name)
 
@@ -69,7 +79,7 @@ class SearchShape:
     def genomes(self, limit: int = 1_000_000):
         """Every valid genome of the template (its free positions' product), for
         spaces small enough to list (ValueError past `limit`)."""
-        free = [(gi, p) for gi, g in enumerate(self.genes) for p in g.free]
+        free = self.free
         size = math.prod(len(self.genes[gi].domains[p]) for gi, p in free)
         if size > limit:
             raise ValueError(f"the space has {size:,} genomes, more than {limit:,} to list")
