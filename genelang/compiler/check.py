@@ -198,12 +198,13 @@ def _report_once(gene: Gene, problems: list[tuple[str, str, str, int]], report: 
 def _unknown(genome, space, gene, sym, terms, funcs, adf_names):
     """(code, message, hint) for a symbol that is neither a valid function nor
     terminal; `funcs` are the functions its position allows (none in a tail)."""
-    if sym in adf_names:
-        if gene.kind == "adf":
-            if sym == gene.name:
-                return ("cycle", f"ADF {sym!r} refers to itself", "an ADF reads inputs and earlier ADFs")
+    if sym in adf_names and gene.kind == "adf" and gene.name in adf_names:
+        if sym == gene.name:
+            return ("cycle", f"ADF {sym!r} refers to itself", "an ADF reads inputs and earlier ADFs")
+        if adf_names.index(sym) > adf_names.index(gene.name):
             return ("order", f"ADF {sym!r} is defined after {gene.name!r}",
                     "an ADF may only use ADFs defined above it; move it up")
+        # an earlier ADF the space does not let this gene read: the space says why
     explained = space.explain(genome, gene, sym)
     if explained:
         return explained

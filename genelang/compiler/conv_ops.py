@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from genelang.compiler.darts_space import DARTS
 from genelang.compiler.opsets import CONV, DARTS_OPS, NASGEP_SIZES
 from genelang.compiler.registry import set_builder
 
@@ -131,3 +132,4 @@ for _size in NASGEP_SIZES:
     set_builder(CONV, f"isep{_size}", inverse_separable(_kernel(_size)))
 for _name, _build in DARTS_BUILDERS.items():
     set_builder(CONV, _name, _build)
+    set_builder(DARTS, _name, _build)    # DARTS's cell space has the same operations

@@ -7,7 +7,10 @@ network as a genome:
 
 - conv: DARTS intermediate node k (k ≥ 2) sums two op(input) pairs; it becomes
   `adf n{k}` (`r{k}` for the reduction cell). Input 0 is `h2`, input 1 is `h1`,
-  input j ≥ 2 is node j. Each cell is a nested `cat` over its concat list.
+  input j ≥ 2 is node j. Each cell is a nested `cat` over its concat list. A
+  genotype DARTS's search could find (4 nodes, two different inputs each, all
+  concatenated) is a genome of the `darts` space (compiler/darts_space.py),
+  the text a darts search writes; any other is a `conv` genome.
 - rnn: DARTS's recurrent cell. Node 0 is the highway over x and h[t-1]
   (`blend(tanh(W[x,h]), h, σ(W'[x,h]))`); node i is
   `blend(act(W s), s, σ(W' s))` of its predecessor s; the output is the mean of
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 import ast
 
-from genelang.compiler.opsets import DARTS_OPS
+from genelang.compiler.darts_space import DARTS, NODES
+from genelang.compiler.opsets import CONV, DARTS_OPS
 from genelang.errors import GenelangError
 
 RNN_ACTS = {"tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "identity": "identity"}
@@ -94,7 +98,21 @@ def conv_genome(fields: dict, name: str) -> str:
     # ADFs first, in order; cells last
     adfs = [ln for ln in lines if ln.startswith("adf")]
     cells = [ln for ln in lines if ln.startswith("cell")]
-    return _genome(name, "conv", adfs + cells)
+    return _genome(name, DARTS if _in_darts_space(fields) else CONV, adfs + cells)
+
+
+def _in_darts_space(fields: dict) -> bool:
+    """Whether DARTS's search could have found the genotype (the darts space):
+    four nodes per cell, each reading two different inputs, all four concatenated.
+    Others (NASNet's five nodes, a node reading one input twice) are conv genomes."""
+    for key in ("normal", "reduce"):
+        pairs = _pairs(fields, key)
+        concat = list(fields.get(f"{key}_concat", range(2, len(pairs) // 2 + 2)))
+        if len(pairs) != 2 * len(NODES) or concat != list(NODES):
+            return False
+        if any(pairs[i][1] == pairs[i + 1][1] for i in range(0, len(pairs), 2)):
+            return False
+    return True
 
 
 def rnn_genome(fields: dict, name: str) -> str:
