@@ -32,7 +32,7 @@ from genelang.differentiable.architecture import Architecture
 from genelang.differentiable.hardware import COSTS, HardwareLoss, HardwareTarget, expected_cost
 from genelang.differentiable.history import plot_history, write_history
 from genelang.differentiable.methods import HardGumbel, Method
-from genelang.differentiable.relaxation import CostGrid, Relaxation, most_probable
+from genelang.differentiable.relaxation import CostGrid, Relaxation
 
 CHECKPOINT = "checkpoint.pt"
 StepCallback = Callable[[int, int, float], None]     # (steps done, total steps, the step's loss)
@@ -243,16 +243,16 @@ class RelaxedSearch:
             self._save()
         plot = plot_history(self.out, self.history, [p.name for p in self.r.positions],
                             [list(p.choices) for p in self.r.positions])
-        probs = [p.tolist() for p in self.arch.probs()]
-        genomes = [self.r.genome(ix, f"derived_{k}" if k else "derived")
-                   for k, ix in enumerate(most_probable(probs, self.derive))]
+        with torch.no_grad():
+            genomes = [self.r.genome(ix, f"derived_{k}" if k else "derived")
+                       for k, ix in enumerate(self.r.ranked(self.arch, self.derive))]
         return Searched(self.arch.snapshot(), genomes, self.history, self.seconds,
                         _peak_memory_mb(self.device), self.out, plot, self.summary())
 
     def _record(self, epoch: int, means: dict) -> dict:
         with torch.no_grad():
             probs = self.arch.probs()
-            picked = self.r.argmax(self.arch.alpha)
+            picked = self.r.ranked(self.arch, 1)[0]
             rec = {"epoch": epoch, "alpha": self.arch.snapshot(), "probs": [p.tolist() for p in probs],
                    "derived": [self.r.positions[p].choices[i] for p, i in enumerate(picked)],
                    "genome": format_genome(self.r.genome(picked)), **self.r.shares(picked), **means,

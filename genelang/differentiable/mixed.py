@@ -6,8 +6,8 @@ architecture sample says.
   so the forward runs a single op while the gradient of `w_c` still reaches
   every logit through the softmax it was built from;
 - on a 1/K channel sample (PC-DARTS): the ops see the first C/K channels, the
-  rest bypass them, and a channel shuffle mixes the two so that the next
-  step samples different channels.
+  rest bypass them (max-pooled where the ops stride), and a channel shuffle
+  mixes the two so that the next step samples different channels.
 """
 from __future__ import annotations
 
@@ -23,17 +23,20 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
 
 
 class MixedOp(nn.Module):
-    def __init__(self, ops: Sequence[nn.Module], partial: int = 1):
+    def __init__(self, ops: Sequence[nn.Module], partial: int = 1, bypass: nn.Module | None = None):
+        """`bypass`: what the channels the ops do not see go through (PC-DARTS: a
+        2×2 max-pool where the ops stride; default: nothing)."""
         super().__init__()
         self.ops = nn.ModuleList(ops)
         self.partial = partial
+        self.bypass = bypass if bypass is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, chosen: int | None = None) -> torch.Tensor:
         if self.partial == 1:
             return self._mix(x, weights, chosen)
         k = x.shape[1] // self.partial
         mixed = self._mix(x[:, :k], weights, chosen)
-        return channel_shuffle(torch.cat([mixed, x[:, k:]], dim=1), self.partial)
+        return channel_shuffle(torch.cat([mixed, self.bypass(x[:, k:])], dim=1), self.partial)
 
     def _mix(self, x: torch.Tensor, weights: torch.Tensor, chosen: int | None) -> torch.Tensor:
         if chosen is not None:

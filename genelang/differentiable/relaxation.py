@@ -10,6 +10,8 @@ position. The relaxation says
 - `network(method, C, N, ...)`: the mixed network, `forward(x, sample)`;
 - `genome(indices)`: the discrete genome of one choice per position (so
   `derive(α)`, the argmax, and the k most probable genomes come for free);
+- `ranked(arch, k)`: the k choices the search ends in (default: the most
+  probable; DARTS's cell space: its top-2 incoming edges per node);
 - `costs(...)`: per-(position, choice) parameters and multiply-adds of the
   derived network, so a hardware loss can take their expectation under α.
 
@@ -29,6 +31,7 @@ from torch import nn
 
 from genelang.compiler.ast import Genome
 from genelang.compiler.registry import spaces
+from genelang.differentiable.architecture import Architecture
 from genelang.runtime.cost_table import Cost
 
 
@@ -86,6 +89,12 @@ class Relaxation(ABC):
     @abstractmethod
     def costs(self, *, num_classes: int, input_shape: tuple[int, ...]) -> CostGrid:
         """Per-(position, choice) costs of the network a derived genome builds."""
+
+    def ranked(self, arch: Architecture, k: int) -> list[list[int]]:
+        """The k discrete choices (an index per position) a search ends in, best
+        first: by default the most probable under softmax(α), the argmax first.
+        A space with its own derivation rule (DARTS's top-2 edges) overrides it."""
+        return most_probable([p.tolist() for p in arch.probs()], k)
 
     def argmax(self, alphas: Sequence[torch.Tensor]) -> list[int]:
         return [int(torch.argmax(a)) for a in alphas]
