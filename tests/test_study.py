@@ -76,7 +76,7 @@ def test_group_comparison_produces_table_and_plot(tmp_path):
 def test_compare_cli_trains_for_real_on_tiny_data(tmp_path):
     res = CliRunner().invoke(cli, ["compare", str(EX / "nasgep_demo.gene"), str(EX / "darts_v2.gene"),
                                    "--task", "digits", "--seeds", "2", "--subset", "300", "--channels", "2",
-                                   "--out", str(tmp_path), "--json"])
+                                   "--layers", "5", "--out", str(tmp_path), "--json"])   # darts_v2: 5 cells
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert len(data["summaries"]) == 2 and all(0 <= s["mean"] <= 1 for s in data["summaries"])
