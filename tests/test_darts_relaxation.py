@@ -112,8 +112,7 @@ def test_derivation_picks_the_planted_top_two_edges():
             elif e.cell == "normal":
                 arch.alpha[p][OPS.index("none")] = 5.0    # `none` never counts: these edges stay out
         arch.alpha[EDGES.index(next(e for e in EDGES if e.name == "n3:h1"))][OPS.index("sep_conv_3x3")] = 1.5
-    relax = get_relaxation(DARTS)
-    derived = relax.genome(relax.ranked(arch, 1)[0])
+    derived = get_relaxation(DARTS).derive(arch)
     got = {(e.node, e.input): o for e, o in zip(EDGES, edge_ops(derived)) if o != "none" and e.cell == "normal"}
     assert got == planted
     net, x = build_model(derived, num_classes=10)

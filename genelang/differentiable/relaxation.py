@@ -9,7 +9,7 @@ position. The relaxation says
   normalisation weighs the members of a group against each other);
 - `network(method, C, N, ...)`: the mixed network, `forward(x, sample)`;
 - `genome(indices)`: the discrete genome of one choice per position (so
-  `derive(α)`, the argmax, and the k most probable genomes come for free);
+  `derive(arch)`, the argmax, and the k most probable genomes come for free);
 - `ranked(arch, k)`: the k choices the search ends in (default: the most
   probable; DARTS's cell space: its top-2 incoming edges per node);
 - `costs(...)`: per-(position, choice) parameters and multiply-adds of the
@@ -99,8 +99,9 @@ class Relaxation(ABC):
     def argmax(self, alphas: Sequence[torch.Tensor]) -> list[int]:
         return [int(torch.argmax(a)) for a in alphas]
 
-    def derive(self, alphas: Sequence[torch.Tensor], name: str = "derived") -> Genome:
-        return self.genome(self.argmax(alphas), name)
+    def derive(self, arch: Architecture, name: str = "derived") -> Genome:
+        """The genome the search ends in (`ranked`'s first)."""
+        return self.genome(self.ranked(arch, 1)[0], name)
 
     def shares(self, indices: Sequence[int]) -> dict[str, float]:
         """Collapse, measured on a derived cell: the share of its positions holding
