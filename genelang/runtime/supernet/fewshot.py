@@ -1,0 +1,19 @@
+"""Few-shot NAS (Zhao et al., ICML 2021): the space split at one free
+position into one sub-space per symbol it may hold (`SearchShape.splits`),
+one sub-supernet trained per part, and each genome scored by the
+sub-supernet of its part — the one whose weights never served genomes that
+differ from it at that position."""
+from __future__ import annotations
+
+from genelang.compiler.ast import Genome
+from genelang.runtime.supernet.shape import SearchShape
+
+
+def route(shape: SearchShape, gene: int, pos: int, genome: Genome) -> int:
+    """The index of `genome`'s part in `shape.splits(gene, pos)`: its symbol's place in that position's domain."""
+    g = genome.genes[gene]
+    symbol = (g.head + g.tail)[pos]
+    domain = shape.genes[gene].domains[pos]
+    if symbol not in domain:
+        raise ValueError(f"{genome.name}: {symbol!r} at {g.name}[{pos}] is in no split of {domain}")
+    return domain.index(symbol)
