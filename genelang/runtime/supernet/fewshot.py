@@ -5,15 +5,18 @@ sub-supernet of its part — the one whose weights never served genomes that
 differ from it at that position."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from genelang.compiler.ast import Genome
-from genelang.runtime.supernet.shape import SearchShape
+from genelang.compiler.template import Slot
 
 
-def route(shape: SearchShape, gene: int, pos: int, genome: Genome) -> int:
-    """The index of `genome`'s part in `shape.splits(gene, pos)`: its symbol's place in that position's domain."""
+def route(genes: Sequence[Slot], gene: int, pos: int, genome: Genome) -> int:
+    """The index of `genome`'s part in `SearchShape.splits(gene, pos)` of a shape
+    with these `genes`: its symbol's place in that position's domain."""
     g = genome.genes[gene]
     symbol = (g.head + g.tail)[pos]
-    domain = shape.genes[gene].domains[pos]
+    domain = genes[gene].domains[pos]
     if symbol not in domain:
         raise ValueError(f"{genome.name}: {symbol!r} at {g.name}[{pos}] is in no split of {domain}")
     return domain.index(symbol)
