@@ -31,6 +31,8 @@ killed bench rerun continues where it stopped, and --report only reads --out.
 
 Run: nice -n 10 .venv/bin/python bench/bench_nb201_supernet_cifar.py --root /work/data/cifar10 \
         --work /work/notes/nb201sn --out bench/data/nb201_supernet_cifar.jsonl
+     (`--recipes` and `--points` pick what to run; two processes on different
+     recipes need different --out files: concatenate them for --report)
 """
 from __future__ import annotations
 
@@ -196,7 +198,25 @@ def metrics(score: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
             precision_top(score, truth))
 
 
-def report(rows: list[dict], truth: np.ndarray, params: np.ndarray, k: int) -> str:
+def within_parts(rows: list[dict], truth: np.ndarray, part: np.ndarray) -> list[str]:
+    """Few-shot against the whole supernet where the split cannot matter: τ inside each
+    part (cells of one operation on the split edge), and the parts' order by mean score."""
+    final = {r["run"]: r for r in sorted(rows, key=lambda r: r["step"])}
+    out = ["", "Within the few-shot parts (cells grouped by their operation on the split edge):", "",
+           "| recipe | τ inside each part (none, skip, 1×1, 3×3, pool) | mean | parts' order: τ of mean acc vs mean truth |",
+           "|---|---|---|---|"]
+    for run in ("uniform", "fewshot"):
+        if run not in final:
+            continue
+        acc = np.array(final[run]["acc"])
+        taus = [stats.kendalltau(acc[part == i], truth[part == i]).statistic for i in range(5)]
+        means = [(acc[part == i].mean(), truth[part == i].mean()) for i in range(5)]
+        out.append(f"| {run} {final[run]['step']} | {', '.join(f'{t:.3f}' for t in taus)} | {np.mean(taus):.3f} | "
+                   f"{stats.kendalltau(*zip(*means)).statistic:.2f} |")
+    return out
+
+
+def report(rows: list[dict], truth: np.ndarray, params: np.ndarray, k: int, part: np.ndarray) -> str:
     lines = ["| recipe | step | paths | epochs | acc (mean) | τ (acc) | ρ (acc) | top-5 % (acc) | τ (−loss) | "
              "train s | score s | load |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by_run: dict[str, list[dict]] = {}
@@ -223,6 +243,7 @@ def report(rows: list[dict], truth: np.ndarray, params: np.ndarray, k: int) -> s
         lines.append(f"| {run} | {', '.join(str(r['step']) for r in last)} | "
                      f"{stats.kendalltau(ranks, truth).statistic:.3f} | {t:.3f} | {rho:.3f} | {p:.2f} | "
                      f"{stats.kendalltau(loss, truth).statistic:.3f} |")
+    lines += within_parts(rows, truth, part)
     t, rho, p = metrics(params, truth)
     lines += ["", f"Parameter count (the table's model_size) on the same cells: τ {t:.3f}, ρ {rho:.3f}, "
               f"top-5 % {p:.2f}"]
@@ -256,9 +277,12 @@ def main() -> None:
     keys = random.Random(args.seed).sample(sorted(means), args.cells)
     args.truth = np.array([means[k] for k in keys])
     params = np.array([table.lookup(k, "cifar10").params for k in keys], dtype=float)
+    genes = template().slots
+    gi, pos = [(i, q) for i, g in enumerate(genes) for q in g.free][args.split]
+    part = np.array([route(genes, gi, pos, genome_from_key(k)) for k in keys])     # each cell's few-shot part
     rows = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
     if args.report:
-        print(report(rows, args.truth, params, args.ensemble))
+        print(report(rows, args.truth, params, args.ensemble, part))
         return
     args.task = TaskConfig(TASK, root=args.root, batch_size=args.batch, val=5000)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -276,7 +300,7 @@ def main() -> None:
         else:
             train_and_score(args, recipe, recipe, groups[recipe], done, scorer, tmpl)
     rows = [json.loads(line) for line in args.out.read_text().splitlines()]
-    print(report(rows, args.truth, params, args.ensemble))
+    print(report(rows, args.truth, params, args.ensemble, part))
 
 
 if __name__ == "__main__":
