@@ -6,6 +6,11 @@ first `supernet.val_samples` images of the validation split. The supernet and
 those batches are loaded once per worker process; every candidate sees the
 same batches, so a score depends on the genome alone.
 
+Options (`fitness.options`, `oneshot.SupernetOptions`): `ensemble: k` scores a
+candidate with each of the supernet's last k checkpoints (each recalibrated)
+and averages the accuracies; `few_shot` scores it with the sub-supernet of
+its symbol at the split position (`runtime/supernet/fewshot.route`).
+
 Scoring runs in inference mode, in channels_last where the supernet's convs
 are wide enough for it (`runtime.lightning.channels_last_safe`: a layout, the
 same numbers, 1.5-2x faster on the CPU) and at `fitness.precision`.
@@ -20,17 +25,46 @@ from torch import nn
 
 from genelang.compiler.template import Template
 from genelang.evolve.estimators import Candidate, register_estimator
-from genelang.evolve.estimators.oneshot import build_supernet, prepare
+from genelang.evolve.estimators.oneshot import SupernetOptions, build_supernet, options, prepare, split_position
+from genelang.evolve.spec.rules import option_errors
 
 from genelang.runtime.cache import Recent
 
-_NETS = Recent(maxsize=1)      # (checkpoint, step, device) -> (Supernet, memory format)
+_NETS = Recent(maxsize=1)      # (SupernetRef, device) -> (per part, its nets; memory format)
 _DATA = Recent(maxsize=1)      # what the candidates of one search are scored with
+
+
+def _option_checks(spec) -> list[tuple[str, str, str]]:
+    from genelang.runtime.supernet.train import ensemble_steps
+    out = option_errors(SupernetOptions, spec.fitness.options, "fitness.options")
+    if out:
+        return out
+    opts, sn = options(spec), spec.supernet
+    fs = opts.few_shot
+    if fs is not None:
+        slots = Template.from_spec(spec.space).slots
+        gene = next((g for g in slots if g.name == fs.gene), None)
+        if gene is None:
+            out.append(("fitness.options.few_shot.gene", f"the space has no gene {fs.gene!r}",
+                        f"choose from: {', '.join(g.name for g in slots)}"))
+        elif fs.position not in gene.free:
+            out.append(("fitness.options.few_shot.position", f"position {fs.position} of {fs.gene} is not one "
+                        "the search varies", f"choose from: {', '.join(map(str, gene.free)) or 'none'}"))
+        if sn.steps_per_generation:
+            out.append(("fitness.options.few_shot", "few-shot parts train once, after the whole supernet; "
+                        "supernet.steps_per_generation keeps training it", "set one of them only"))
+    stop, where = (fs.steps, "fitness.options.few_shot.steps") if fs else (sn.steps, "supernet.steps")
+    have = len(ensemble_steps(stop, sn.checkpoint_every, opts.ensemble))
+    if have < opts.ensemble:
+        out.append(("fitness.options.ensemble", f"{where} {stop} with supernet.checkpoint_every "
+                    f"{sn.checkpoint_every} makes {have} checkpoint(s), not {opts.ensemble}",
+                    "lower supernet.checkpoint_every or the ensemble"))
+    return out
 
 
 def _check(spec) -> list[tuple[str, str, str]]:
     from genelang.runtime.supernet import SAMPLERS
-    out = []
+    out = _option_checks(spec)
     if spec.supernet.sampling not in SAMPLERS:
         out.append(("supernet.sampling", f"unknown sampling {spec.supernet.sampling!r}",
                     f"choose from: {', '.join(SAMPLERS)}"))
@@ -49,25 +83,51 @@ def _has_supernet(space) -> bool:
     return space.supernet is not None
 
 
-def _supernet(c: Candidate) -> tuple[nn.Module, torch.memory_format]:
+def _supernets(c: Candidate) -> tuple[list[nn.Module], torch.memory_format]:
+    """The trained supernets that score this candidate: its part's (few-shot) or the
+    whole one, at each checkpoint of the ensemble."""
+    from genelang.runtime.supernet.fewshot import route
     ref, device = c.context.supernet, c.context.device
     if ref is None:
         raise RuntimeError("the supernet estimator scores candidates of a search (genelang evolve), "
                            "which trains the supernet first")
-    return _NETS.get_or_make((ref.path, ref.step, device), lambda: _load(c, ref, device))
+    parts, fmt = _NETS.get_or_make((ref, device), lambda: _load_all(c, ref, device))
+    split = split_position(c.spec)
+    if split is None:
+        return parts[0], fmt
+    part = route(Template.from_spec(c.spec.space).slots, *split, c.genome)
+    c.metrics["supernet_part"] = part
+    return parts[part], fmt
 
 
-def _load(c: Candidate, ref, device: str) -> tuple[nn.Module, torch.memory_format]:
+def _load_all(c: Candidate, ref, device: str) -> tuple[list[list[nn.Module]], torch.memory_format]:
     from genelang.runtime.lightning import channels_last_safe
+    nets = [[_load(c, r, step, device) for step in _steps(c.spec, r)] for r in (ref.parts or (ref,))]
+    fmt = torch.channels_last if channels_last_safe(nets[0][0]) else torch.contiguous_format
+    return [[n.to(device, memory_format=fmt).eval() for n in part] for part in nets], fmt
+
+
+def _steps(spec, ref) -> list[int | None]:
+    """The ensemble's checkpoint steps (None: the checkpoint itself, when there is no ensemble)."""
+    from genelang.runtime.supernet.train import ensemble_steps
+    k = options(spec).ensemble
+    return [None] if k == 1 else ensemble_steps(ref.step, spec.supernet.checkpoint_every, k)
+
+
+def _load(c: Candidate, ref, step: int | None, device: str) -> nn.Module:
     from genelang.runtime.supernet import load_checkpoint
-    saved = load_checkpoint(Path(ref.path), device)
-    if saved is None or saved["step"] != ref.step:
-        raise FileNotFoundError(f"supernet checkpoint {ref.path} (step {ref.step}) is not visible here: "
+    from genelang.runtime.supernet.train import load_snapshot
+    if step is None:
+        saved = load_checkpoint(Path(ref.path), device)
+        state = saved["model"] if saved is not None and saved["step"] == ref.step else None
+    else:
+        state = load_snapshot(Path(ref.path).parent, step, device)
+    if state is None:
+        raise FileNotFoundError(f"supernet checkpoint {ref.path} (step {step or ref.step}) is not visible here: "
                                 "workers need the run directory on a filesystem they share")
     net = build_supernet(c.spec)
-    net.load_state_dict(saved["model"])
-    fmt = torch.channels_last if channels_last_safe(net) else torch.contiguous_format
-    return net.to(device, memory_format=fmt).eval(), fmt
+    net.load_state_dict(state)
+    return net
 
 
 def _data(c: Candidate, fmt: torch.memory_format) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
@@ -89,14 +149,24 @@ def _scoring_data(c: Candidate, fmt: torch.memory_format):
             s.val[1][: sn.val_samples].to(device))
 
 
-@register_estimator("supernet", fits_space=_has_supernet, builds_model=False, checks=_check, prepare=prepare)
+@register_estimator("supernet", fits_space=_has_supernet, builds_model=False, checks=_check, prepare=prepare,
+                    options=SupernetOptions)
 @torch.inference_mode()
 def supernet(c: Candidate) -> float:
-    """Validation accuracy of the genome's path through the trained supernet, BN recalibrated."""
+    """Validation accuracy of the genome's path through the trained supernet, BN recalibrated
+    (the mean over the checkpoints of `fitness.options.ensemble`)."""
+    nets, fmt = _supernets(c)
+    bn, x, y = _data(c, fmt)
+    acc = sum(_accuracy(c, net, bn, x, y) for net in nets) / len(nets)
+    # `params` stays the cost table's (the stand-alone network's, priced before scoring): with
+    # a coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
+    c.metrics.update(val_acc=acc, supernet_step=c.context.supernet.step)
+    return acc
+
+
+def _accuracy(c: Candidate, net: nn.Module, bn: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> float:
     from genelang.runtime.devices import autocast
     from genelang.runtime.supernet import recalibrate_bn
-    net, fmt = _supernet(c)
-    bn, x, y = _data(c, fmt)
     path = net.path(c.genome)
     with autocast(c.fitness.precision, c.context.device):
         if bn:
@@ -104,8 +174,4 @@ def supernet(c: Candidate) -> float:
         else:
             path.eval()
         correct = sum((path(x[i:i + 256]).argmax(1) == y[i:i + 256]).sum().item() for i in range(0, len(y), 256))
-    acc = correct / len(y)
-    # `params` stays the cost table's (the stand-alone network's, priced before scoring): with
-    # a coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
-    c.metrics.update(val_acc=acc, supernet_step=c.context.supernet.step)
-    return acc
+    return correct / len(y)

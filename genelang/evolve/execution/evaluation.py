@@ -27,6 +27,8 @@ class SupernetRef:
     """One-shot search: the trained supernet a candidate inherits its blocks from."""
     path: str                         # its checkpoint (RUN_DIR/supernet/checkpoint.pt)
     step: int                         # the training step the checkpoint holds
+    # few-shot: one sub-supernet per symbol of the split position, in its domain's order
+    parts: tuple["SupernetRef", ...] = ()
 
 
 @dataclass(frozen=True)

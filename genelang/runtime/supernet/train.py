@@ -7,6 +7,10 @@ Every step's randomness derives from (seed, step): the group, the minibatch
 A checkpoint (model, optimizer, scheduler, step) written atomically every
 `checkpoint_every` steps is therefore all a resumed run needs to reach the
 same weights as an uninterrupted one, whenever it was killed.
+
+`keep=k` also keeps the model of the last k checkpoints before the stop
+(`model-{step}.pt`, written before the checkpoint that moves past them) for
+checkpoint ensembling: `ensemble_steps` says which steps they are.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from genelang.runtime.supernet.net import Supernet
 from genelang.runtime.supernet.sampling import PathSampler
 
 CHECKPOINT = "checkpoint.pt"
+SNAPSHOT = "model-{step}.pt"
 StepCallback = Callable[[int, int, float], None]     # (step done, total steps, its loss)
 
 
@@ -83,6 +88,22 @@ def load_checkpoint(path: Path, device: str = "cpu") -> dict | None:
     return torch.load(path, map_location=device, weights_only=True) if path.exists() else None
 
 
+def ensemble_steps(stop: int, every: int, k: int) -> list[int]:
+    """The steps of the last k checkpoints up to `stop`, newest first: `stop`
+    and the multiples of `every` below it (fewer where there are not k)."""
+    below = range(((stop - 1) // every) * every, 0, -every)
+    return [stop, *below][:k]
+
+
+def snapshot_path(out_dir: str | Path, step: int) -> Path:
+    return Path(out_dir) / SNAPSHOT.format(step=step)
+
+
+def load_snapshot(out_dir: str | Path, step: int, device: str = "cpu") -> dict | None:
+    """The model state kept at `step` (`keep`), or None."""
+    return load_checkpoint(snapshot_path(out_dir, step), device)
+
+
 def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None:
     state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
              "step": step, "config": asdict(cfg)}
@@ -91,12 +112,15 @@ def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None
 
 def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: SupernetTraining,
                    out_dir: str | Path, *, device: str = "cpu",
-                   progress: StepCallback | None = None, until: int | None = None) -> SupernetTrained:
+                   progress: StepCallback | None = None, until: int | None = None,
+                   keep: int = 0) -> SupernetTrained:
     """Train `net` for `cfg.steps` optimizer steps (or up to step `until`: one
     segment of a schedule over `cfg.steps`), resuming from `out_dir`'s checkpoint;
-    a checkpoint already there returns at once."""
+    a checkpoint already there returns at once. `keep`: keep the model of the
+    last `keep` checkpoints up to the stop (`ensemble_steps`)."""
     stop = cfg.steps if until is None else min(until, cfg.steps)
     path = Path(out_dir) / CHECKPOINT
+    kept = set(ensemble_steps(stop, cfg.checkpoint_every, keep))
     net.to(device)
     opt, sched = _optimizer(net, cfg)
     step, loss, t0 = 0, None, time.perf_counter()
@@ -124,6 +148,8 @@ def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: S
         sched.step()
         step += 1
         if step % cfg.checkpoint_every == 0 or step == stop:
+            if step in kept:   # before the checkpoint: a run resumed past it finds it written
+                atomic_write(snapshot_path(out_dir, step), lambda tmp: torch.save(net.state_dict(), tmp))
             _save(path, net, opt, sched, step, cfg)
         if progress is not None:
             progress(step, cfg.steps, loss)
