@@ -31,8 +31,7 @@ class _ChannelsLastBatchNorm(torch.autograd.Function):
     def forward(ctx, x, weight, bias, eps: float):
         count = x.numel() // x.shape[1]
         mean = x.sum((0, 2, 3)) / count
-        centred = x - _per_channel(mean)
-        var = centred.square().sum((0, 2, 3)) / count
+        var = (x - _per_channel(mean)).square_().sum((0, 2, 3)) / count
         invstd = (var + eps).rsqrt()
         y = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps, False)
         ctx.save_for_backward(x, weight, mean, invstd)
@@ -48,9 +47,10 @@ class _ChannelsLastBatchNorm(torch.autograd.Function):
         sum_gy = gy.sum((0, 2, 3))
         sum_gy_xc = (gy * centred).sum((0, 2, 3))
         scale = invstd if weight is None else weight * invstd
-        # dx = scale·(gy − mean(gy) − x̂·mean(gy·x̂)), with x̂ = (x − mean)·invstd
-        gx = centred.mul_(_per_channel(-scale * invstd * invstd * sum_gy_xc / count))
-        gx.add_(gy * _per_channel(scale)).sub_(_per_channel(scale * sum_gy / count))
+        # dx = scale·(gy − mean(gy) − x̂·mean(gy·x̂)), x̂ = (x − mean)·invstd: two fused passes
+        gx = torch.addcmul(_per_channel(-scale * sum_gy / count), centred,
+                           _per_channel(-scale * invstd * invstd * sum_gy_xc / count))
+        gx.addcmul_(gy, _per_channel(scale))
         gw = sum_gy_xc * invstd if weight is not None and ctx.needs_input_grad[1] else None
         gb = sum_gy if ctx.needs_input_grad[2] else None
         return gx, gw, gb, None
