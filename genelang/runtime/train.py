@@ -229,8 +229,8 @@ def _lightning_module(net: nn.Module, data, model: ModelConfig, lr: float | None
 
 def wants_channels_last(model: ModelConfig, device: str) -> bool:
     """`model.channels_last`, None meaning on the CPU: there its convolutions,
-    pooling and elementwise kernels run 1.5–2× faster for small candidates
-    (bench/RESULTS.md, 2026-12-06); on a GPU it is unmeasured, so off."""
+    pooling and elementwise kernels train small candidates 1.6–1.8× faster
+    (CPU time, bench/RESULTS.md, 2026-12-06); on a GPU it is unmeasured, so off."""
     return (not is_gpu(device)) if model.channels_last is None else model.channels_last
 
 
