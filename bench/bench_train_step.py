@@ -1,9 +1,12 @@
 """Train-step time of the compiled DARTS_V2 network against a hand-written
 DARTS network in the paper code's style (quark0/darts's NetworkCIFAR: eager,
 fp32, default memory format), measured in the same run, for genelang's
-candidate CPU paths: fp32, bf16 autocast (as Lightning's `bf16-mixed` does it:
+candidate CPU paths: fp32 in the default layout, the default CPU path
+(channels_last with runtime/batchnorm.py's accurate BatchNorm), bf16 autocast (as Lightning's `bf16-mixed` does it:
 forward and loss under `torch.autocast("cpu", bfloat16)`, backward and the
-optimizer outside), channels_last, channels_last + bf16.
+optimizer outside), channels_last + bf16. glibc keeps freed memory
+(runtime/cpu_memory.py, as in genelang's training) for every variant,
+the reference included.
 
 Parameters and fp32 outputs are checked identical first. The variants are
 timed round-robin (a block of steps each, then again), so load from other
@@ -36,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 from tests.test_darts_reference import DARTS_V2, NetworkCIFAR, _translate  # noqa: E402
 
 from genelang.compiler import load_file, load_text  # noqa: E402
+from genelang.runtime.batchnorm import accurate_batchnorm  # noqa: E402
+from genelang.runtime.cpu_memory import keep_freed_memory  # noqa: E402
 from genelang.runtime.networks import build_network  # noqa: E402
 
 GENE = ROOT / "examples" / "genotypes" / "darts_v2.gene"
@@ -49,8 +54,8 @@ class Variant:
     channels_last: bool = False
 
     def __post_init__(self):
-        if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+        if self.channels_last:     # as ImageClassifier trains it
+            self.net = accurate_batchnorm(self.net.to(memory_format=torch.channels_last))
         self.opt = torch.optim.SGD(self.net.parameters(), lr=0.01, momentum=0.9)
         self.times: list[float] = []   # wall seconds per step
         self.cpu: list[float] = []     # CPU seconds per step (all threads of this process)
@@ -112,7 +117,7 @@ def variants(C: int, layers: int, genome) -> tuple[list[Variant], set[int]]:
     return [Variant("reference fp32", ref),
             Variant("genelang fp32", copy.deepcopy(ours)),
             Variant("genelang bf16", copy.deepcopy(ours), bf16=True),
-            Variant("genelang channels_last", copy.deepcopy(ours), channels_last=True),
+            Variant("genelang default (CL)", copy.deepcopy(ours), channels_last=True),
             Variant("genelang channels_last+bf16", copy.deepcopy(ours), bf16=True, channels_last=True)], reductions
 
 
@@ -156,6 +161,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    keep_freed_memory()
     print(f"machine: {platform.machine()} {platform.processor()}, {torch.get_num_threads()} threads, "
           f"torch {torch.__version__}; goal ours/ref ≤ 0.67")
     genome = load_file(GENE).genomes[0]

@@ -108,7 +108,9 @@ class FactorizedReduce(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(x)
-        return self.bn(torch.cat([self.conv_1(x), self.conv_2(x[:, :, 1:, 1:])], dim=1))
+        # x[:, :, 1:, 1:] as a negative pad: its gradient keeps x's memory format (a slice's
+        # is made in the default layout, and a channels_last ReLU backward reading it is ~30x slower)
+        return self.bn(torch.cat([self.conv_1(x), self.conv_2(nn.functional.pad(x, (-1, 0, -1, 0)))], dim=1))
 
 
 DARTS_BUILDERS = {
