@@ -146,3 +146,24 @@ def test_spec_check_locates_latency_mistakes(tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "fitness.max_latency_ms" in res.output and "fitness.latency.device" in res.output
     assert "did you mean '-latency'" in res.output
+
+
+def test_timing_holds_the_heap_steady_so_large_tensors_cost_no_page_faults():
+    import resource
+
+    import torch
+    from genelang.runtime.latency.heap import heap_state
+    from genelang.runtime.latency.timer import time_ms
+    if heap_state() != "steady":
+        pytest.skip("not glibc: no mallopt")
+    time_ms(torch.nn.Identity(), (1,), LatencyConfig(warmup=0, repeats=1))   # the first timing holds it
+
+    def faults_of_a_fresh_64_mib_tensor() -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        torch.ones(16 * 2**20)   # written, then freed: glibc's default would mmap and munmap it
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    for _ in range(3):                                 # the heap grows to hold it (warm-up)
+        faults_of_a_fresh_64_mib_tensor()
+    assert faults_of_a_fresh_64_mib_tensor() < 100     # 16,384 pages: with glibc's defaults, a fault each
+    assert "heap steady" in str(device_key(LatencyConfig()))
