@@ -10,6 +10,7 @@ of one search the fastest measured network of the other search at equal or
 better fitness. A figure: bench/data/latency_pareto.png.
 
     python bench/bench_latency_pareto.py --population 8 --generations 3 --subset 1000
+    python bench/bench_latency_pareto.py --estimator naswot   # seconds per candidate instead of minutes
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def spec(args, out: Path, cost: str, table: str):
         "task": {"name": "fashion-mnist", "subset": args.subset, "batch_size": 64},
         "space": {"space": args.space}, "model": {"skeleton": "mnist", "C": args.C},
         "strategy": {"name": "gep", "population": args.population, "generations": args.generations},
-        "fitness": {"estimator": "train", "epochs": 1, "objectives": ["fitness", cost],
+        "fitness": {"estimator": args.estimator, "epochs": 1, "objectives": ["fitness", cost],
                     "latency": {"table": table, "clock": "cpu", "threads": 1, "batch": 1, "repeats": 21}},
         "execution": {"workers": 0}})
 
@@ -64,6 +65,7 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=3)
     ap.add_argument("--subset", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--estimator", default="train", help="train (1 epoch), or a zero-cost proxy such as naswot")
     ap.add_argument("--out", default=str(HERE / "data" / "latency_pareto.json"))
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -111,7 +113,7 @@ def plot(result: dict, path: Path) -> None:
         ax.step([p["measured_ms"] for p in f], [p["fitness"] for p in f], where="post", marker=marker,
                 label=f"objectives [fitness, {cost}]")
     ax.set_xlabel("measured latency, ms (batch 1, 1 thread, CPU clock)")
-    ax.set_ylabel("fitness (validation accuracy)")
+    ax.set_ylabel(f"fitness ({result['args']['estimator']})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
