@@ -6,7 +6,11 @@ networks the prediction (the sum of the genome's entries) is compared with
 the network measured end to end: Spearman's rho and the median absolute
 percentage error. Multiply-adds as the predictor for comparison: rho, and
 the MAPE of `a × MACs` with `a` the median latency/MAC ratio over the same
-networks (a one-parameter fit in MACs' favour).
+networks (a one-parameter fit in MACs' favour). Each network is measured a
+second time: rho and MAPE of that retest against the first measurement are
+the ceiling any predictor can reach under this run's noise. `pred_over_true`:
+the median ratio (the table's bias). `load`: the 1-minute load average at the
+row's end.
 
     python bench/bench_latency.py --networks 200 --batches 1 --threads 1,2 --clock cpu,wall
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
@@ -49,18 +54,23 @@ def one(space: str, cfg: LatencyConfig, model: ModelConfig, shape: tuple[int, ..
     table_s = time.time() - t0
     t, rng = template(space), random.Random(seed)
     costs = chain_table(space, model.skeleton, model.C, 10, shape)
-    pred, true, macs = [], [], []
+    pred, true, again, macs = [], [], [], []
     t0 = time.time()
     for _ in range(n):
         genome = t.genome(t.random(rng))
         pred.append(p.latency(genome))
-        true.append(time_ms(space_network(genome, model, num_classes=10, input_shape=shape), shape, cfg))
+        net = space_network(genome, model, num_classes=10, input_shape=shape)
+        true.append(time_ms(net, shape, cfg))
         macs.append(costs.cost(genome).macs)
+        again.append(time_ms(net, shape, cfg))   # the same network again: the noise ceiling of any predictor
     a = median(tt / m for tt, m in zip(true, macs))
     return {"space": space, "batch": cfg.batch, "table_repeats": table_repeats, "threads": cfg.threads, "clock": cfg.clock, "networks": n,
             "table_entries": len(p.model.all_entries()), "table_s": round(table_s, 1),
             "measure_s": round(time.time() - t0, 1), "median_ms": round(median(true), 2),
             "rho": round(spearmanr(pred, true)[0], 3), "mape": round(mape(pred, true), 1),
+            "pred_over_true": round(median(pp / tt for pp, tt in zip(pred, true)), 3),
+            "rho_retest": round(spearmanr(again, true)[0], 3), "mape_retest": round(mape(again, true), 1),
+            "load": os.getloadavg()[0],
             "rho_macs": round(spearmanr(macs, true)[0], 3), "mape_macs": round(mape([a * m for m in macs], true), 1)}
 
 

@@ -117,3 +117,13 @@ def test_skeleton_presets_scale_the_resolution_and_widths(space):
     full = plan_of(space, ModelConfig(C=16), (3, 32, 32))
     assert all(h.c_out <= f.c_out and h.c_out % 8 == 0 for h, f in zip(half.layers, full.layers))
     assert half.head_out == full.head_out // 2
+
+
+def test_naswot_reads_relu6_codes_of_proxyless_networks():
+    """proxyless's MBConvs use ReLU6: naswot scored every such network 0 when it hooked ReLU only."""
+    from genelang.runtime.proxies import naswot
+    torch.manual_seed(0)
+    x = torch.randn(8, 1, 28, 28)
+    scores = [naswot(network(random_genome("proxyless", s), ModelConfig(C=4, skeleton="mnist"), num_classes=10,
+                             input_shape=(1, 28, 28)), x) for s in range(2)]
+    assert all(s > 0 for s in scores) and scores[0] != scores[1]

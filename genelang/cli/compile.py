@@ -70,9 +70,12 @@ def _as_flags(model_flag: str | None):
 @click.option("--layers", default=_M.layers, show_default=True, type=click.IntRange(3), help="Cells (darts).")
 @click.option("--hidden", default=_M.hidden, show_default=True, type=click.IntRange(1), help="rnn state width.")
 @click.option("--seed", type=int, help="Seed of the initial weights [default: 0].")
+@click.option("--latency-table", type=click.Path(dir_okay=False, path_type=Path),
+              help="summary: the latency table predicting each part's latency on this device [default: the "
+                   "spec's fitness.latency with --spec, else latency.json at threads 1, batch 1].")
 @click.pass_context
 def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, skeleton, input_shape, classes,
-                C, N, layers, hidden, seed) -> None:
+                C, N, layers, hidden, seed, latency_table) -> None:
     """Compile a genome into a network and write it out.
 
     FILE is a .gene file (the network gets fresh weights), or a directory
@@ -93,9 +96,12 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
     python       standalone source importing only torch, weights beside it
                  (not of a trained text or time-series model)
     dot          each cell's DAG (Graphviz; .svg/.png rendered)
-    summary      parameters and multiply-adds per cell and in total
+    summary      parameters, multiply-adds and predicted latency (from this
+                 device's latency table, when it has the entries) per
+                 stage or cell and in total
     """
     from genelang.runtime.config import ModelConfig, TaskConfig
+    from genelang.runtime.latency.config import LatencyConfig
     from genelang.runtime.ship import compile_genome, load_network, summary_text
 
     given = [p for p in MODEL_OPTIONS if ctx.get_parameter_source(p) is not click.core.ParameterSource.DEFAULT]
@@ -105,30 +111,33 @@ def compile_cmd(ctx, file, genome_name, target, output, spec_file, task, root, s
     with handle_errors():
         if output is not None:
             ensure_writable(output, "--output", is_dir=False)
-        tcfg, mcfg = _from_spec(spec_file, task, root) if spec_file else \
-            (TaskConfig(task, root=root) if task else None, None)
+        tcfg, mcfg, lcfg = _from_spec(spec_file, task, root) if spec_file else \
+            (TaskConfig(task, root=root) if task else None, None, LatencyConfig())
+    if latency_table is not None:
+        lcfg = lcfg.model_copy(update={"table": str(latency_table)})
     if mcfg is not None or given:
         mcfg = replace(mcfg or ModelConfig(), **{k: options[k] for k in given})
     kwargs = dict(genome=genome_name, seed=seed, num_classes=classes,
                   input_shape=_shape(input_shape) if input_shape else None, task=tcfg, model=mcfg)
     with handle_errors(), _as_flags(model_flag):
         if target == "summary" and output is None:
-            click.echo(summary_text(load_network(file, **kwargs)), nl=False)
+            click.echo(summary_text(load_network(file, **kwargs), lcfg), nl=False)
             return
-        written = compile_genome(file, target, output, **kwargs)
+        written = compile_genome(file, target, output, latency=lcfg, **kwargs)
     for path in written:
         out.print(f"wrote {path}")
 
 
 def _from_spec(spec_file: Path, task: str | None, root: str | None):
-    """A spec's task (the options --task/--root win) and model configs."""
+    """A spec's task (the options --task/--root win), model and latency configs."""
     from genelang.evolve.spec.schema import load_spec
-    tcfg, mcfg = load_spec(spec_file).configs()
+    spec = load_spec(spec_file)
+    tcfg, mcfg = spec.configs()
     if task:
         tcfg = replace(tcfg, name=task, root=root)
     elif root:
         tcfg = replace(tcfg, root=root)
-    return tcfg, mcfg
+    return tcfg, mcfg, spec.fitness.latency
 
 
 @cli.group("import")

@@ -31,13 +31,15 @@ def forward_hooks(modules, hook) -> Iterator[None]:
 
 @contextmanager
 def relu_codes(net: nn.Module) -> Iterator[list[torch.Tensor]]:
-    """While open, each ReLU's binary input code per image (what naswot scores)."""
+    """While open, each ReLU's binary input code per image (what naswot scores).
+    ReLU6 counts as a ReLU (the proxyless space's MBConvs use it): its code at 0
+    is the same; without it a proxyless network had no codes and scored 0."""
     codes: list[torch.Tensor] = []
 
     def hook(_m, inp, _out):
         codes.append((inp[0].detach().flatten(1) > 0).float())
 
-    with forward_hooks((m for m in net.modules() if isinstance(m, nn.ReLU)), hook):
+    with forward_hooks((m for m in net.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))), hook):
         yield codes
 
 

@@ -30,6 +30,7 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.registry import get_space
 from genelang.errors import GenelangError
 from genelang.runtime.config import ModelConfig, TaskConfig
+from genelang.runtime.latency.config import LatencyConfig
 from genelang.runtime.preprocess import Preprocess, with_preprocess
 from genelang.runtime.summary import PartCost, summarize
 from genelang.suggest import with_hint
@@ -48,6 +49,7 @@ class Network:
     genome: Genome
     preprocess: Preprocess
     home: Path                  # where default outputs go
+    model: ModelConfig          # what built `net` (the latency table's entries are keyed by it)
     trained: bool = False
 
     @property
@@ -86,14 +88,14 @@ def load_network(source: str | Path | Genome, *, genome: str | None = None, mode
             net(example)
     except (RuntimeError, ValueError) as err:
         raise GenelangError.at("shape", f"cannot build for input shape {shape}: {err}", "input_shape=") from None
-    return Network(net, net, example, example, g, Preprocess(), home)
+    return Network(net, net, example, example, g, Preprocess(), home, model or ModelConfig())
 
 
 def _trained(run: Path, genome: str | None) -> Network:
     from genelang.runtime.trained import load_trained
     t = load_trained(run, genome)
     return Network(t.model, with_preprocess(t.model, t.preprocess), _raw(t.example, t.preprocess), t.example,
-                   t.genome, t.preprocess, run, trained=True)
+                   t.genome, t.preprocess, run, t.config, trained=True)
 
 
 def _for_task(g: Genome, task: TaskConfig, model: ModelConfig, home: Path, num_classes, input_shape) -> Network:
@@ -106,7 +108,7 @@ def _for_task(g: Genome, task: TaskConfig, model: ModelConfig, home: Path, num_c
     pre = Preprocess.of(task_data(task)[0])
     net = make_model(g, task, model).eval()
     x = sample_batch(task)[0][:2]
-    return Network(net, with_preprocess(net, pre), _raw(x, pre), x, g, pre, home)
+    return Network(net, with_preprocess(net, pre), _raw(x, pre), x, g, pre, home, model)
 
 
 def _raw(x: torch.Tensor, pre: Preprocess) -> torch.Tensor:
@@ -120,17 +122,19 @@ def _raw(x: torch.Tensor, pre: Preprocess) -> torch.Tensor:
 def compile_genome(source: str | Path | Genome, to: str, out: str | Path | None = None, *,
                    genome: str | None = None, model: ModelConfig | None = None,
                    task: TaskConfig | str | None = None, num_classes: int | None = None,
-                   input_shape: tuple[int, ...] | None = None, seed: int | None = None) -> list[Path]:
+                   input_shape: tuple[int, ...] | None = None, seed: int | None = None,
+                   latency: LatencyConfig | None = None) -> list[Path]:
     """Write `source`'s network as target `to` (one of TARGETS) to `out`
     (default: see the module docstring); the paths written, main file first.
-    The other arguments are load_network's."""
+    `latency`: the summary's latency table (see `summary_text`). The other
+    arguments are load_network's."""
     if to not in TARGETS:
         raise GenelangError.at("target", f"unknown target {to!r}", "to=",
                                hint=with_hint(to, TARGETS, f"targets: {', '.join(TARGETS)}"))
     net = load_network(source, genome=genome, model=model, task=task, num_classes=num_classes,
                        input_shape=input_shape, seed=seed)
     dest = Path(out) if out is not None else net.home / f"{net.genome.name}{SUFFIX[to]}"
-    written = _write(net, to, dest)
+    written = _write(net, to, dest, latency)
     if net.trained:
         from genelang.runtime.trained import TRAINING_FILES
         for p in written:
@@ -142,7 +146,7 @@ def compile_genome(source: str | Path | Genome, to: str, out: str | Path | None 
     return list(written)
 
 
-def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
+def _write(net: Network, to: str, dest: Path, latency: LatencyConfig | None) -> dict[Path, callable]:
     """Each path to write and how: planned first so that nothing is written
     when one of them may not be."""
     from genelang.runtime import export
@@ -154,7 +158,7 @@ def _write(net: Network, to: str, dest: Path) -> dict[Path, callable]:
         files[dest] = (lambda p: render(text, p)) if dest.suffix in (".svg", ".png") else \
             (lambda p: atomic_write(p, text))
     elif to == "summary":
-        text = summary_text(net)
+        text = summary_text(net, latency)
         files[dest] = lambda p: atomic_write(p, text)
     elif to == "torchscript":
         files[dest] = lambda p: export.to_torchscript(net.module, p)
@@ -182,12 +186,28 @@ def summary_rows(net: Network) -> list[PartCost]:
         raise GenelangError.at("shape", f"cannot run input shape {net.input_shape}: {err}", "input_shape=") from None
 
 
-def summary_text(net: Network) -> str:
+def summary_latency(net: Network, cfg: LatencyConfig) -> tuple[dict[str, float], str]:
+    """Predicted ms per summary row from this device's latency table ({} when
+    it lacks entries), and a line saying which table or what it lacks."""
+    if net.net_input.dim() != 4:
+        return {}, "latency: predicted for image networks only"
+    from genelang.runtime.latency.parts import part_latency
+    with torch.no_grad():
+        num_classes = net.net(net.net_input[:1]).shape[-1]
+    lat = part_latency(cfg, net.genome, net.model, num_classes, tuple(net.net_input.shape[1:]))
+    return lat.ms, lat.note()
+
+
+def summary_text(net: Network, latency: LatencyConfig | None = None) -> str:
+    """The summary table; with `latency`, a column of predicted milliseconds
+    per part (when this device's table has every entry) and a line about it."""
     rows = summary_rows(net)
-    head = ("part", "parameters", "multiply-adds")
-    cells = [head] + [(r.name, f"{r.params:,}", f"{r.macs:,}") for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(3)]
+    ms, note = summary_latency(net, latency) if latency else ({}, None)
+    head = ("part", "parameters", "multiply-adds") + (("latency ms",) if ms else ())
+    cells = [head] + [(r.name, f"{r.params:,}", f"{r.macs:,}")
+                      + ((f"{ms[r.name]:.2f}" if r.name in ms else "",) if ms else ()) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
     lines = [f"{net.genome.name}: input {','.join(map(str, net.input_shape))}"]
     for c in cells:
-        lines.append(f"{c[0]:<{widths[0]}}  {c[1]:>{widths[1]}}  {c[2]:>{widths[2]}}".rstrip())
-    return "\n".join(lines) + "\n"
+        lines.append("  ".join([f"{c[0]:<{widths[0]}}", *(f"{v:>{w}}" for v, w in zip(c[1:], widths[1:]))]).rstrip())
+    return "\n".join(lines + ([note] if note else [])) + "\n"

@@ -27,6 +27,7 @@ class Trained:
     genome: Genome
     task: TaskConfig
     preprocess: Preprocess
+    config: ModelConfig         # what built `model`
 
 
 def load_trained(run: Path, genome_name: str | None = None) -> Trained:
@@ -59,4 +60,4 @@ def load_trained(run: Path, genome_name: str | None = None) -> Trained:
     stored = saved.get("preprocess") or {}
     if stored.get("mean"):
         pre = Preprocess(tuple(stored["mean"]), tuple(stored["std"]), pre.vocab)
-    return Trained(net.eval(), sample_batch(task)[0][:2], genome, task, pre)
+    return Trained(net.eval(), sample_batch(task)[0][:2], genome, task, pre, model)

@@ -41,6 +41,15 @@ class ChainLatency:
         return [self.stem(), *(self.layer(ly, s) for ly, s in zip(self.plan.layers, layer_blocks(genome))),
                 self.head()]
 
+    def parts(self, genome) -> dict[str, list[str]]:
+        """stem, stages.0, stages.1, ..., head: `ChainNet`'s children, as the summary names them."""
+        stages = list(dict.fromkeys(ly.stage for ly in self.plan.layers))
+        out: dict[str, list[str]] = {"stem": [self.stem()]}
+        for ly, s in zip(self.plan.layers, layer_blocks(genome)):
+            out.setdefault(f"stages.{stages.index(ly.stage)}", []).append(self.layer(ly, s))
+        out["head"] = [self.head()]
+        return out
+
     def all_entries(self) -> list[str]:
         return [self.stem(), *(self.layer(ly, s) for ly in self.plan.layers for s in ly.choices), self.head()]
 

@@ -8,9 +8,8 @@ from typing import Callable
 
 from genelang.errors import GenelangError
 from genelang.runtime.latency.config import LatencyConfig
-from genelang.runtime.latency.device import device_key
 from genelang.runtime.latency.predict import Predictor, latency_model
-from genelang.runtime.latency.table import LatencyTable
+from genelang.runtime.latency.table import open_table
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,8 @@ def build_table(cfg: LatencyConfig, space: str, task, model,
     if not hasattr(data, "train_x"):
         raise GenelangError.at("latency", f"latency is measured on image tasks; task {task.name!r} gives sequences",
                                "task.name")
-    try:   # read fresh: another process may have extended the file
-        table = LatencyTable(cfg.table, device_key(cfg))
-        others = tuple(k for k in table.keys() if k != str(table.key))
-    except (ValueError, LookupError) as e:
-        raise GenelangError.at("latency", str(e), cfg.table, hint="fix or remove the file") from None
+    table = open_table(cfg)   # read fresh: another process may have extended the file
+    others = tuple(k for k in table.keys() if k != str(table.key))
     p = Predictor(cfg, latency_model(space, model, data.num_classes, tuple(data.train_x.shape[1:])), table)
     names = p.model.all_entries()
     missing = p.missing(names)

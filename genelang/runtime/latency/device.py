@@ -9,6 +9,7 @@ from functools import lru_cache
 import torch
 
 from genelang.runtime.latency.config import LatencyConfig
+from genelang.runtime.latency.heap import heap_state
 
 
 @lru_cache(maxsize=1)
@@ -29,9 +30,11 @@ class DeviceKey:
     threads: int
     batch: int
     clock: str = "wall"
+    heap: str = "steady"   # the C heap while timing (heap.py): a table timed with glibc's defaults is not reused
 
     def __str__(self) -> str:
-        return f"{self.device} | torch {self.torch} | threads {self.threads} | batch {self.batch} | {self.clock}"
+        return (f"{self.device} | torch {self.torch} | threads {self.threads} | batch {self.batch} | {self.clock}"
+                f" | heap {self.heap}")
 
 
 def device_key(cfg: LatencyConfig) -> DeviceKey:
@@ -41,7 +44,7 @@ def device_key(cfg: LatencyConfig) -> DeviceKey:
         if not torch.cuda.is_available():
             raise LookupError(f"latency on {cfg.device}: no CUDA device here")
         name = f"cuda: {torch.cuda.get_device_name(torch.device(cfg.device))}"
-    return DeviceKey(name, torch.__version__, cfg.threads, cfg.batch, cfg.clock)
+    return DeviceKey(name, torch.__version__, cfg.threads, cfg.batch, cfg.clock, heap_state())
 
 
 @contextlib.contextmanager

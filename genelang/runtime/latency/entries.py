@@ -22,6 +22,9 @@ class LatencyModel(Protocol):
     """A space's latency model (`Space.latency_model` names the function making it)."""
     def entries(self, genome) -> list[str]: ...
     def all_entries(self) -> list[str]: ...         # what `genelang latency` measures ahead ([] end to end)
+    # a genome's entries by the network's top-level part, named as `compile --to summary` names its rows
+    # ({} where only the whole network is timed)
+    def parts(self, genome) -> dict[str, list[str]]: ...
     def contexts(self, names: set[str], genome=None) -> list[Context]: ...
 
 
@@ -39,6 +42,9 @@ class EndToEnd:
 
     def all_entries(self) -> list[str]:
         return []
+
+    def parts(self, genome) -> dict[str, list[str]]:
+        return {}
 
     def contexts(self, names: set[str], genome=None) -> list[Context]:
         from genelang.runtime.build import space_network

@@ -10,7 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from genelang.atomic import atomic_write
-from genelang.runtime.latency.device import DeviceKey
+from genelang.errors import GenelangError
+from genelang.runtime.latency.config import LatencyConfig
+from genelang.runtime.latency.device import DeviceKey, device_key
 
 FORMAT = 1
 
@@ -47,3 +49,12 @@ class LatencyTable:
     def keys(self) -> list[str]:
         """Every device key the file holds (this one's or not)."""
         return list(self._read())
+
+
+def open_table(cfg: LatencyConfig) -> LatencyTable:
+    """This device's table in `cfg.table`, read fresh; an unreadable file or an
+    absent device is a located error."""
+    try:
+        return LatencyTable(cfg.table, device_key(cfg))
+    except (ValueError, LookupError) as e:
+        raise GenelangError.at("latency", str(e), cfg.table, hint="fix or remove the file") from None
