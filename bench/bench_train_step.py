@@ -5,7 +5,7 @@ candidate CPU paths: fp32 in the default layout, the default CPU path
 (channels_last with runtime/batchnorm.py's accurate BatchNorm), bf16 autocast (as Lightning's `bf16-mixed` does it:
 forward and loss under `torch.autocast("cpu", bfloat16)`, backward and the
 optimizer outside), channels_last + bf16. glibc keeps freed memory
-(runtime/cpu_memory.py, as in genelang's training) for every variant,
+(runtime/heap.py, as in genelang's training) for every variant,
 the reference included.
 
 Parameters and fp32 outputs are checked identical first. The variants are
@@ -40,7 +40,7 @@ from tests.test_darts_reference import DARTS_V2, NetworkCIFAR, _translate  # noq
 
 from genelang.compiler import load_file, load_text  # noqa: E402
 from genelang.runtime.batchnorm import accurate_batchnorm  # noqa: E402
-from genelang.runtime.cpu_memory import keep_freed_memory  # noqa: E402
+from genelang.runtime.heap import keep_freed_memory  # noqa: E402
 from genelang.runtime.networks import build_network  # noqa: E402
 
 GENE = ROOT / "examples" / "genotypes" / "darts_v2.gene"

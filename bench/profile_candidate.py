@@ -22,7 +22,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from genelang.compiler import load_file
 from genelang.runtime.batchnorm import accurate_batchnorm
-from genelang.runtime.cpu_memory import keep_freed_memory
+from genelang.runtime.heap import keep_freed_memory
 from genelang.runtime.networks import build_network
 
 ROOT = Path(__file__).resolve().parents[1]

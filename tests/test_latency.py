@@ -152,7 +152,7 @@ def test_timing_holds_the_heap_steady_so_large_tensors_cost_no_page_faults():
     import resource
 
     import torch
-    from genelang.runtime.latency.heap import heap_state
+    from genelang.runtime.heap import heap_state
     from genelang.runtime.latency.timer import time_ms
     if heap_state() != "steady":
         pytest.skip("not glibc: no mallopt")

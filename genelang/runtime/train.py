@@ -25,7 +25,7 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.printer import format_genome
 from genelang.runtime.batchnorm import plain_batchnorm
 from genelang.runtime.config import ModelConfig, TaskConfig
-from genelang.runtime.cpu_memory import keep_freed_memory
+from genelang.runtime.heap import keep_freed_memory
 from genelang.runtime.data import DeviceBatches, TensorBatches, loader
 from genelang.runtime.devices import is_gpu, lightning_devices, lightning_precision
 from genelang.runtime.models import make_model

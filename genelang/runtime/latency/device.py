@@ -9,7 +9,7 @@ from functools import lru_cache
 import torch
 
 from genelang.runtime.latency.config import LatencyConfig
-from genelang.runtime.latency.heap import heap_state
+from genelang.runtime.heap import heap_state
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from torch import nn
 
 from genelang.runtime.latency.config import LatencyConfig
 from genelang.runtime.latency.device import threads
-from genelang.runtime.latency.heap import steady_heap
+from genelang.runtime.heap import keep_freed_memory
 
 
 def _clock(cfg: LatencyConfig) -> Callable[[], float]:
@@ -35,7 +35,7 @@ def time_parts(net: nn.Module, input_shape: tuple[int, ...], parts: dict[nn.Modu
                cfg: LatencyConfig) -> dict[str, float]:
     """Milliseconds of each part of `net` (module -> name) during `net`'s forward
     passes, and of the whole under the name ''."""
-    steady_heap()   # no page faults that depend on what the process allocated before (heap.py)
+    keep_freed_memory()   # no page faults that depend on what the process allocated before (runtime/heap.py)
     device = torch.device(cfg.device)
     net = net.to(device).eval()
     x = torch.randn(cfg.batch, *input_shape, device=device)
