@@ -45,6 +45,9 @@ METHODS = {   # name -> (method, schedule changes, search keywords)
     # cell has 1.53 M): the hinge bites as soon as α leans towards convolutions
     "darts-hw": (Softmax, {}, {"hardware": HardwareTarget("params", 4e5, 1.0, "hinge")}),
     "gdas": (HardGumbel, {}, {}),
+    # α's step 10× larger: at 780 steps Adam moves α by at most 0.23 (lr 3e-4 per step), the reference's
+    # 240 epochs × 391 steps up to 28; a diagnostic of that budget gap, not a setting to recommend
+    "gdas-arch-lr-3e-3": (HardGumbel, {"arch_lr": 3e-3}, {}),
     "pc-darts": (lambda: PartialChannels(partial=4), {}, {}),
 }
 
