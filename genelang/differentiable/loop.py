@@ -127,7 +127,7 @@ class RelaxedSearch:
                  hardware: HardwareTarget | None = None, latency: PriceGrid | None = None, derive: int = 1,
                  progress: StepCallback | None = None):
         """`hardware`: a hardware loss's target (None: none); `latency`: the derived
-        network's latency per (position, choice) in ms (differentiable/latency.py;
+        network's latency per (position, choice) in ms (`hardware.latency_prices`;
         needed by a latency target, recorded when given); `autocast`: a context
         manager factory for mixed precision (None: full precision); `derive`: how
         many genomes to return, the most probable under the final α first."""
@@ -146,7 +146,7 @@ class RelaxedSearch:
         if latency is not None:
             self.prices[f"{LATENCY}_ms"] = latency
         if hardware and hardware.cost == LATENCY and latency is None:
-            raise ValueError("a latency target needs the latency grid (differentiable.latency.latency_prices)")
+            raise ValueError("a latency target needs the latency grid (differentiable.hardware.latency_prices)")
         self.hardware = (HardwareLoss(latency if hardware.cost == LATENCY else self.prices[hardware.cost], hardware)
                          if hardware else None)
         s = schedule

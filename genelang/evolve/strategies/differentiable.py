@@ -179,17 +179,16 @@ class RelaxedStrategy(Strategy, SearchesItself):
                 progress=getattr(run.progress, "supernet_step", None)).run()
         return [Member.of(self.t.symbols(g)) for g in searched.genomes]
 
-
     def _latency(self, relaxation, data):
         """The derived network's latency per (position, choice), from `fitness.latency`'s table."""
         from genelang.differentiable.hardware import latency_prices
         from genelang.errors import GenelangError
-        from genelang.runtime.latency.predict import MissingLatency, predictor
+        from genelang.runtime.latency.predict import predictor
         task, model = self.spec.configs()
         try:
             return latency_prices(relaxation, predictor(self.spec.fitness.latency, self.spec.space.space, task, model),
                                   num_classes=data.num_classes, input_shape=data.input_shape)
-        except (MissingLatency, LookupError, ValueError) as e:
+        except (LookupError, ValueError) as e:   # MissingLatency, no CUDA device, an unreadable table
             raise GenelangError.at("latency", str(e), "fitness.latency",
                                    hint="genelang latency SPEC measures the table") from None
 
