@@ -29,7 +29,8 @@ import torch.nn.functional as F
 
 from genelang.compiler import load_text
 from genelang.compiler.nb201 import key_of
-from genelang.differentiable import HardGumbel, PartialChannels, RelaxedSearch, Schedule, Softmax, get_relaxation
+from genelang.differentiable import HardGumbel, PartialChannels, RelaxedSearch, Schedule, Softmax
+from genelang.differentiable.nb201 import NB201Relaxation
 from genelang.differentiable.data import bilevel_data
 from genelang.differentiable.hardware import HardwareTarget
 from genelang.runtime.augment import Augment
@@ -44,6 +45,9 @@ METHODS = {   # name -> (method, schedule changes, search keywords)
     # cell has 1.53 M): the hinge bites as soon as α leans towards convolutions
     "darts-hw": (Softmax, {}, {"hardware": HardwareTarget("params", 4e5, 1.0, "hinge")}),
     "gdas": (HardGumbel, {}, {}),
+    # α's step 10× larger: at 780 steps Adam moves α by at most 0.23 (lr 3e-4 per step), the reference's
+    # 240 epochs × 391 steps up to 28; a diagnostic of that budget gap, not a setting to recommend
+    "gdas-arch-lr-3e-3": (HardGumbel, {"arch_lr": 3e-3}, {}),
     "pc-darts": (lambda: PartialChannels(partial=4), {}, {}),
 }
 
@@ -66,7 +70,7 @@ def run_one(name: str, seed: int, data, args, table: NB201Table) -> dict:
     from rich.progress import Progress
     with Progress(transient=True) as bar:
         task = bar.add_task(f"{name} seed {seed}", total=None)
-        found = RelaxedSearch(get_relaxation("nb201"), make(), sched, data, Path(args.work) / f"{name}-{seed}",
+        found = RelaxedSearch(NB201Relaxation(affine=bool(args.bn_affine)), make(), sched, data, Path(args.work) / f"{name}-{seed}",
                               progress=lambda s, t, loss: bar.update(task, completed=s, total=t), **keywords).run()
     per_epoch = [_key(r["genome"]) for r in found.history]
     key = _key(found.history[-1]["genome"])
@@ -102,6 +106,8 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=10_000)
     ap.add_argument("--image-size", type=int, default=16, choices=[8, 16, 32])
     ap.add_argument("--threads", type=int, default=1)
+    # the search cells' BN: 1 learnable scale and shift (the rows before 2026-12-06 12:30), 0 none (NB201's code)
+    ap.add_argument("--bn-affine", type=int, default=1, choices=[0, 1])
     ap.add_argument("--work", default="/tmp/bench_darts_nb201")
     ap.add_argument("--out", default="bench/data/darts_nb201.jsonl")
     args = ap.parse_args()

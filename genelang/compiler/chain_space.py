@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from genelang.compiler.ast import Gene, Genome
 from genelang.compiler.registry import MAIN, Op, Report, Space, register_op, register_space
 from genelang.compiler.template import Slot
 
@@ -158,6 +159,19 @@ def layer_blocks(genome) -> list[str]:
     return [sym for gene in genome.genes for sym in reversed(gene.head)]
 
 
+def chain_genome(space: ChainSpace, blocks, name: str = "chain") -> Genome:
+    """The genome holding `blocks` (one per layer, input first): `layer_blocks`'s inverse."""
+    blocks, genes, start = list(blocks), [], 0
+    for s, stage in enumerate(space.layout.stages):
+        n = len(space.layout.stage_layers(s))
+        genes.append(Gene(space.main_kind, stage.name, tuple(reversed(blocks[start:start + n])),
+                          (space.reads(stage.name),)))
+        start += n
+    if start != len(blocks):
+        raise ValueError(f"a {space.name} genome has {start} layers; got {len(blocks)} blocks")
+    return Genome(name, space.name, tuple(genes))
+
+
 def register_chain(name: str, layout: ChainLayout, blocks: dict[str, str], skip: str | None, doc: str,
                    aliases: tuple[str, ...] = ()) -> ChainSpace:
     names = tuple(s.name for s in layout.stages)
@@ -165,7 +179,9 @@ def register_chain(name: str, layout: ChainLayout, blocks: dict[str, str], skip:
     space = register_space(ChainSpace(
         name, main_kind="cell", required_mains=names, allowed_mains=re.compile("^(" + "|".join(names) + ")$"),
         inputs=(INPUT,), network=f"{runtime}.network:network", cost_model=f"{runtime}.costs:cost_model",
-        supernet=f"{runtime}.supernet:supernet", latency_model=f"{runtime}.latency:latency_model", skeletons=tuple(s.name for s in layout.skeletons),
+        supernet=f"{runtime}.supernet:supernet", latency_model=f"{runtime}.latency:latency_model",
+        # one relaxation class for every chain space, made per name (differentiable/chain.py)
+        relaxation=f"genelang.differentiable.chain:{name}", skeletons=tuple(s.name for s in layout.skeletons),
         input_layout=("C", "H", "W"), example_input=(3, 32, 32), aliases=aliases, doc=doc,
         layout=layout, blocks=dict(blocks), skip=skip))
     for sym, what in blocks.items():

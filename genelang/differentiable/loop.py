@@ -29,10 +29,10 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.printer import format_genome
 from genelang.differentiable import bilevel
 from genelang.differentiable.architecture import Architecture
-from genelang.differentiable.hardware import COSTS, HardwareLoss, HardwareTarget, expected_cost
+from genelang.differentiable.hardware import COSTS, LATENCY, HardwareLoss, HardwareTarget
 from genelang.differentiable.history import plot_history, write_history
 from genelang.differentiable.methods import HardGumbel, Method
-from genelang.differentiable.relaxation import CostGrid, Relaxation
+from genelang.differentiable.relaxation import CostGrid, PriceGrid, Relaxation
 
 CHECKPOINT = "checkpoint.pt"
 StepCallback = Callable[[int, int, float], None]     # (steps done, total steps, the step's loss)
@@ -124,9 +124,11 @@ def _generator(seed: int, step: int, which: int) -> torch.Generator:
 class RelaxedSearch:
     def __init__(self, relaxation: Relaxation, method: Method, schedule: Schedule, data: BilevelData,
                  out_dir: str | Path, *, device: str = "cpu", autocast=None,
-                 hardware: HardwareTarget | None = None, derive: int = 1,
+                 hardware: HardwareTarget | None = None, latency: PriceGrid | None = None, derive: int = 1,
                  progress: StepCallback | None = None):
-        """`hardware`: a hardware loss's target (None: none); `autocast`: a context
+        """`hardware`: a hardware loss's target (None: none); `latency`: the derived
+        network's latency per (position, choice) in ms (`hardware.latency_prices`;
+        needed by a latency target, recorded when given); `autocast`: a context
         manager factory for mixed precision (None: full precision); `derive`: how
         many genomes to return, the most probable under the final α first."""
         self.r, self.m, self.s, self.data = relaxation, method, schedule, data
@@ -139,7 +141,14 @@ class RelaxedSearch:
         self.arch = Architecture([len(p.choices) for p in relaxation.positions],
                                  relaxation.groups if method.edge_normalisation else (), seed=schedule.seed).to(device)
         self.grid: CostGrid = relaxation.costs(num_classes=data.num_classes, input_shape=data.input_shape)
-        self.hardware = HardwareLoss(self.grid, hardware) if hardware else None
+        # what each epoch's record prices, expected under α and for the derived genome
+        self.prices: dict[str, PriceGrid] = {c: self.grid.prices(c) for c in COSTS}
+        if latency is not None:
+            self.prices[f"{LATENCY}_ms"] = latency
+        if hardware and hardware.cost == LATENCY and latency is None:
+            raise ValueError("a latency target needs the latency grid (differentiable.hardware.latency_prices)")
+        self.hardware = (HardwareLoss(latency if hardware.cost == LATENCY else self.prices[hardware.cost], hardware)
+                         if hardware else None)
         s = schedule
         self.w_opt = torch.optim.SGD(self.net.parameters(), lr=s.w_lr, momentum=s.w_momentum,
                                      weight_decay=s.w_weight_decay)
@@ -257,10 +266,9 @@ class RelaxedSearch:
                    "derived": [self.r.positions[p].choices[i] for p, i in enumerate(picked)],
                    "genome": format_genome(self.r.genome(picked)), **self.r.shares(picked), **means,
                    "seconds": self.seconds}
-            derived = self.grid.of(picked)
-            for c in COSTS:
-                rec[f"expected_{c}"] = float(expected_cost(self.grid, probs, c))
-                rec[f"derived_{c}"] = getattr(derived, c)
+            for c, grid in self.prices.items():
+                rec[f"expected_{c}"] = float(grid.expected(probs))
+                rec[f"derived_{c}"] = grid.of(picked)
             if self.arch.beta:
                 rec["beta"] = [b.detach().cpu().tolist() for b in self.arch.beta]
             if isinstance(self.m, HardGumbel):

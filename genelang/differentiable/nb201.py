@@ -24,15 +24,15 @@ from genelang.runtime.summary import measure
 BUILT_C, BUILT_N = 16, 5
 
 
-def _op(name: str, C: int) -> nn.Module:
+def _op(name: str, C: int, affine: bool = True) -> nn.Module:
     import genelang.compiler.nb201_ops  # noqa: F401  (registers the builders)
-    return get_op(NB201, name).builder(C)
+    return get_op(NB201, name).builder(C, affine=affine)
 
 
 class MixedCell(nn.Module):
-    def __init__(self, C: int, partial: int):
+    def __init__(self, C: int, partial: int, affine: bool):
         super().__init__()
-        self.edges = nn.ModuleList(MixedOp([_op(o, C // partial) for o in OPS], partial) for _ in EDGES)
+        self.edges = nn.ModuleList(MixedOp([_op(o, C // partial, affine) for o in OPS], partial) for _ in EDGES)
 
     def forward(self, x: torch.Tensor, s: ArchSample) -> torch.Tensor:
         nodes = [x]
@@ -47,10 +47,10 @@ class MixedCell(nn.Module):
 
 
 class MixedNB201Network(RelaxedNetwork):
-    def __init__(self, partial: int, *, C: int, N: int, num_classes: int, in_channels: int):
+    def __init__(self, partial: int, *, C: int, N: int, num_classes: int, in_channels: int, affine: bool = True):
         super().__init__()
         self.stem = make_stem(in_channels, C)
-        self.cells = nn.ModuleList(ResNetBasicBlock(c, 2 * c) if reduction else MixedCell(c, partial)
+        self.cells = nn.ModuleList(ResNetBasicBlock(c, 2 * c) if reduction else MixedCell(c, partial, affine)
                                    for c, reduction in cell_plan(C, N))
         self.head = make_head(4 * C)
         self.classifier = nn.Linear(4 * C, num_classes)
@@ -69,8 +69,12 @@ class NB201Relaxation(Relaxation):
     parameter_free = frozenset({"none", "skip_connect", "avg_pool_3x3"})
     skip = frozenset({"skip_connect"})
 
+    def __init__(self, affine: bool = True):
+        self.affine = affine
+
     def network(self, method, *, C, N, num_classes, in_channels):
-        return MixedNB201Network(method.partial, C=C, N=N, num_classes=num_classes, in_channels=in_channels)
+        return MixedNB201Network(method.partial, C=C, N=N, num_classes=num_classes, in_channels=in_channels,
+                                 affine=self.affine)
 
     def genome(self, indices: Sequence[int], name: str = "derived"):
         return genome_from_ops((OPS[i] for i in indices), name)

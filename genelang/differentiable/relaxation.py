@@ -13,7 +13,11 @@ position. The relaxation says
 - `ranked(arch, k)`: the k choices the search ends in (default: the most
   probable; DARTS's cell space: its top-2 incoming edges per node);
 - `costs(...)`: per-(position, choice) parameters and multiply-adds of the
-  derived network, so a hardware loss can take their expectation under α.
+  derived network, so a hardware loss can take their expectation under α;
+- `latency_entries(...)` (optional): per-(position, choice) names of latency
+  table entries (runtime/latency), for an expected latency;
+- `bind(model)` (optional): the relaxation for the spec's model, where the
+  derived genome's network depends on it (a chain space's skeleton and width).
 
 A space plugs in through its `relaxation` hook (`Space.relaxation`,
 "module:factory"); the search loop, the methods and the strategies never
@@ -54,6 +58,42 @@ class CostGrid:
             total += row[i]
         return total
 
+    def prices(self, cost: str) -> PriceGrid:
+        """One of the costs (`params`, `macs`) as a grid of numbers (integers still)."""
+        return PriceGrid(getattr(self.base, cost), tuple(tuple(getattr(c, cost) for c in row) for row in self.choices))
+
+
+@dataclass(frozen=True)
+class PriceGrid:
+    """One price (parameters, multiply-adds, milliseconds) as a sum over the
+    positions: `base` plus, per position, its choice's price."""
+    base: float
+    choices: tuple[tuple[float, ...], ...]      # [position][choice]
+
+    def of(self, indices: Sequence[int]) -> float:
+        return self.base + sum(row[i] for row, i in zip(self.choices, indices))
+
+    def expected(self, probs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The price in expectation under independent categoricals `probs` (differentiable)."""
+        total = torch.tensor(float(self.base), device=probs[0].device)
+        for p, row in zip(probs, self.choices):
+            total = total + (p * torch.tensor(row, device=p.device, dtype=p.dtype)).sum()
+        return total
+
+
+@dataclass(frozen=True)
+class EntryGrid:
+    """A derived network's latency as table entries: `base` (stem, head: in every
+    network) and, per position and choice, the entry its choice adds."""
+    base: tuple[str, ...]
+    choices: tuple[tuple[str, ...], ...]        # [position][choice]
+
+    def names(self) -> list[str]:
+        return [*self.base, *(n for row in self.choices for n in row)]
+
+    def prices(self, ms: dict[str, float]) -> PriceGrid:
+        return PriceGrid(sum(ms[n] for n in self.base), tuple(tuple(ms[n] for n in row) for row in self.choices))
+
 
 @dataclass
 class ArchSample:
@@ -77,6 +117,18 @@ class Relaxation(ABC):
     groups: tuple[tuple[int, ...], ...]
     parameter_free: frozenset[str]      # choices without weights (what a collapsed cell is made of)
     skip: frozenset[str]                # identity choices
+    # why the positions' ops cannot run on a 1/k channel sample (PC-DARTS); "": they can
+    partial_channels_refused: str = ""
+    has_latency_entries: bool = False   # `latency_entries` names table entries (else latency is end to end)
+
+    def bind(self, model) -> "Relaxation":
+        """This relaxation for the spec's `ModelConfig`; a space whose derived
+        network does not depend on it returns itself."""
+        return self
+
+    def latency_entries(self, *, num_classes: int, input_shape: tuple[int, ...]) -> EntryGrid:
+        """Per-(position, choice) latency table entries of the network a derived genome builds."""
+        raise LookupError(f"the {self.space} space's latency is timed end to end, not per position and choice")
 
     @abstractmethod
     def network(self, method, *, C: int, N: int, num_classes: int, in_channels: int) -> RelaxedNetwork:
@@ -137,9 +189,11 @@ def relaxed_spaces() -> list[str]:
     return sorted(n for n, sp in spaces().items() if sp.relaxation)
 
 
-def get_relaxation(space: str) -> Relaxation:
-    """The space's relaxation, as its `relaxation` hook makes it."""
+def get_relaxation(space: str, model=None) -> Relaxation:
+    """The space's relaxation, as its `relaxation` hook makes it, bound to
+    `model` (a `ModelConfig`; None: the space's defaults)."""
     sp = spaces().get(space)
     if sp is None or not sp.relaxation:
         raise LookupError(f"the {space} space has no relaxation; spaces with one: {', '.join(relaxed_spaces())}")
-    return sp.builder("relaxation")()
+    made = sp.builder("relaxation")()
+    return made if model is None else made.bind(model)

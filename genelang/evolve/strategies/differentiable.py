@@ -27,7 +27,8 @@ class _Strict(BaseModel):
 
 
 class HardwareOptions(_Strict):
-    cost: Literal["params", "macs"] = "params"   # the derived network's, from the space's cost model
+    # the derived network's, from the space's cost model; latency (ms) from `fitness.latency`'s table
+    cost: Literal["params", "macs", "latency"] = "params"
     target: float = Field(gt=0)
     weight: float = Field(1.0, ge=0)
     form: Literal["hinge", "linear", "abs"] = "hinge"
@@ -87,22 +88,49 @@ PREFIX = "strategy.options"
 
 def _checks(model: type[RelaxedOptions]):
     def check(spec) -> list[tuple[str, str, str]]:
-        from genelang.differentiable import relaxed_spaces
+        from genelang.differentiable import get_relaxation, relaxed_spaces
         options = dict(spec.strategy.options)
         out = option_errors(model, {k: v for k, v in options.items() if k != "hardware"}, PREFIX)
         hw = options.get("hardware")
         if hw is not None:
             out += (option_errors(HardwareOptions, hw, f"{PREFIX}.hardware") if isinstance(hw, dict) else
-                    [(f"{PREFIX}.hardware", "a mapping: {cost: params|macs, target: N, weight: W}", "")])
+                    [(f"{PREFIX}.hardware", "a mapping: {cost: params|macs|latency, target: N, weight: W}", "")])
         if spec.space.space not in relaxed_spaces():
             out.append(("space.space", f"strategy {spec.strategy.name!r} needs a space with a fixed layout "
                         f"and a relaxation; the {spec.space.space} space has none",
                         f"spaces with one: {', '.join(relaxed_spaces())}"))
-        k, C = options.get("k", 4), options.get("C", 16)
-        if model is PCDartsOptions and isinstance(k, int) and isinstance(C, int) and k > 0 and C % k:
-            out.append((f"{PREFIX}.k", f"must divide the width C ({C}): the ops see C/k channels", ""))
+            return out
+        relaxation = get_relaxation(spec.space.space)
+        if isinstance(hw, dict) and hw.get("cost") == "latency":
+            out += _latency_checks(spec, relaxation)
+        if model is PCDartsOptions:
+            out += _partial_checks(spec, options, relaxation)
         return out
     return check
+
+
+def _partial_checks(spec, options: dict, relaxation) -> list[tuple[str, str, str]]:
+    if relaxation.partial_channels_refused:
+        return [("strategy.name", f"pc-darts on the {spec.space.space} space: {relaxation.partial_channels_refused}",
+                 "strategy: {name: gdas} or {name: darts}")]
+    k, C = options.get("k", 4), options.get("C", 16)
+    if isinstance(k, int) and isinstance(C, int) and k > 0 and C % k:
+        return [(f"{PREFIX}.k", f"must divide the width C ({C}): the ops see C/k channels", "")]
+    return []
+
+
+def _latency_checks(spec, relaxation) -> list[tuple[str, str, str]]:
+    """A latency target needs per-(position, choice) table entries, and a table to read them from."""
+    from pathlib import Path
+    if not relaxation.has_latency_entries:
+        return [(f"{PREFIX}.hardware.cost", f"latency: the {spec.space.space} space's latency is timed end to end, "
+                 "per network, so it has no expectation under α", "cost: params or macs; or a chain space "
+                 "(proxyless, fbnet, spos), whose latency table has an entry per layer and block")]
+    cfg = spec.fitness.latency
+    if not cfg.measure_missing and not Path(cfg.table).exists():
+        return [("fitness.latency.table", f"latency: no table at {cfg.table} and measure_missing is false",
+                 "build it first: genelang latency SPEC")]
+    return []
 
 
 class RelaxedStrategy(Strategy, SearchesItself):
@@ -137,17 +165,32 @@ class RelaxedStrategy(Strategy, SearchesItself):
         from genelang.runtime.devices import autocast, torch_threads
         spec = self.spec
         device = placement(spec.execution).devices[0]
-        from genelang.differentiable.hardware import HardwareTarget
+        from genelang.differentiable.hardware import LATENCY, HardwareTarget
         hw = (HardwareTarget(**HardwareOptions.model_validate(self.o.hardware).model_dump())
               if self.o.hardware is not None else None)
+        task, model = spec.configs()
+        relaxation, data = get_relaxation(spec.space.space, model), bilevel_data(task)
+        latency = self._latency(relaxation, data) if hw is not None and hw.cost == LATENCY else None
         with torch_threads(spec.execution.threads):
             searched = RelaxedSearch(
-                get_relaxation(spec.space.space), self.method(), self.schedule(), bilevel_data(spec.configs()[0]),
-                run.run_dir / "differentiable", device=device,
+                relaxation, self.method(), self.schedule(), data, run.run_dir / "differentiable", device=device,
                 autocast=lambda: autocast(spec.fitness.precision, device),
-                hardware=hw, derive=self.o.derive,
+                hardware=hw, latency=latency, derive=self.o.derive,
                 progress=getattr(run.progress, "supernet_step", None)).run()
         return [Member.of(self.t.symbols(g)) for g in searched.genomes]
+
+    def _latency(self, relaxation, data):
+        """The derived network's latency per (position, choice), from `fitness.latency`'s table."""
+        from genelang.differentiable.hardware import latency_prices
+        from genelang.errors import GenelangError
+        from genelang.runtime.latency.predict import predictor
+        task, model = self.spec.configs()
+        try:
+            return latency_prices(relaxation, predictor(self.spec.fitness.latency, self.spec.space.space, task, model),
+                                  num_classes=data.num_classes, input_shape=data.input_shape)
+        except (LookupError, ValueError) as e:   # MissingLatency, no CUDA device, an unreadable table
+            raise GenelangError.at("latency", str(e), "fitness.latency",
+                                   hint="genelang latency SPEC measures the table") from None
 
 
 @register_strategy("darts", checks=_checks(DartsOptions))

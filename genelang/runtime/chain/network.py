@@ -15,14 +15,19 @@ class ChainNet(nn.Module):
         super().__init__()
         # one child per stage: `compile --to summary` prices each stage on its row
         self.stem, self.stages = stem, nn.ModuleList(stages)
-        # the 1×1 conv, pooling and classifier as one module: the latency table times it as one entry
-        self.head = nn.Sequential(head, nn.AdaptiveAvgPool2d(1), nn.Flatten(), classifier)
+        self.head = pooled_head(head, classifier)
 
     def forward(self, x):
         x = self.stem(x)
         for stage in self.stages:
             x = stage(x)
         return self.head(x)
+
+
+def pooled_head(head: nn.Module, classifier: nn.Linear) -> nn.Sequential:
+    """The 1×1 conv, pooling and classifier as one module: the latency table
+    times it as one entry, and a relaxed chain reads `[0]` and `[-1]` back."""
+    return nn.Sequential(head, nn.AdaptiveAvgPool2d(1), nn.Flatten(), classifier)
 
 
 def make_stem(fam: Family, plan: Plan) -> nn.Module:

@@ -49,14 +49,24 @@ class Predictor:
         self.table.add(done)
         return done
 
-    def latency(self, genome) -> float:
-        names = self.model.entries(genome)
+    def values(self, names: list[str], genome=None) -> dict[str, float]:
+        """Each entry's milliseconds, the missing ones measured now (in the genome's
+        network, or in networks covering them) or, with `measure_missing: false`,
+        reported: never a silent zero."""
         missing = self.missing(names)
         if missing and not self.cfg.measure_missing:
             raise MissingLatency(f"{len(missing)} latency entries missing from {self.table.path} for "
                                  f"{self.table.key}, first {missing[0]!r}; `genelang latency SPEC` measures them")
         self.measure(missing, genome)
-        return sum(self.table.get(n) for n in names)
+        unmeasured = self.missing(names)
+        if unmeasured:   # a latency model whose networks did not cover what it named
+            raise MissingLatency(f"latency entry {unmeasured[0]!r} could not be measured")
+        return {n: self.table.get(n) for n in names}
+
+    def latency(self, genome) -> float:
+        names = self.model.entries(genome)
+        ms = self.values(names, genome)
+        return sum(ms[n] for n in names)
 
 
 def latency_model(space_name: str, model, num_classes: int, input_shape: tuple[int, ...]) -> LatencyModel:
