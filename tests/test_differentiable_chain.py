@@ -16,7 +16,7 @@ from genelang.compiler import load_text
 from genelang.compiler.chain_space import layer_blocks
 from genelang.compiler.check import check_genome
 from genelang.compiler.printer import format_genome
-from genelang.differentiable import ArchSample, HardGumbel, Softmax, get_relaxation
+from genelang.differentiable import Architecture, ArchSample, HardGumbel, Softmax, get_relaxation
 from genelang.differentiable.hardware import HardwareLoss, HardwareTarget, latency_prices
 from genelang.runtime.build import space_network
 from genelang.runtime.config import ModelConfig
@@ -63,7 +63,6 @@ def test_gdas_runs_one_block_per_layer_and_its_gradient_reaches_every_logit():
     for p, layer in enumerate(net.layers):
         for k, op in enumerate(layer.ops):
             op.register_forward_hook(lambda *_, p=p, k=k: ran.append((p, k)))
-    from genelang.differentiable import Architecture
     arch = Architecture([len(p.choices) for p in r.positions], seed=0)
     sample = HardGumbel().sample(arch, torch.Generator().manual_seed(0), 0.0)
     net(torch.randn(2, *SHAPE), sample).sum().backward()
@@ -76,11 +75,11 @@ def test_gdas_runs_one_block_per_layer_and_its_gradient_reaches_every_logit():
 def test_planted_alpha_derives_the_planted_genome_and_it_checks_and_builds(path):
     planted = load_text((ROOT / "examples" / "genotypes" / path).read_text(), path).genomes[0]
     r = get_relaxation(planted.space, MODEL)
-    g = torch.Generator().manual_seed(0)
-    alphas = [torch.randn(len(p.choices), generator=g) * 0.1 for p in r.positions]
-    for a, p, block in zip(alphas, r.positions, layer_blocks(planted)):
-        a[p.choices.index(block)] += 1.0
-    text = format_genome(r.derive(alphas, "found"))
+    arch = Architecture([len(p.choices) for p in r.positions], seed=0, scale=0.1)
+    with torch.no_grad():
+        for a, p, block in zip(arch.alpha, r.positions, layer_blocks(planted)):
+            a[p.choices.index(block)] += 1.0
+    text = format_genome(r.derive(arch, "found"))
     found = load_text(text, "<derived>").genomes[0]
     assert not check_genome(found)
     assert layer_blocks(found) == layer_blocks(planted)
