@@ -159,9 +159,10 @@ def perplexity(model: nn.Module, streams: Streams, device: str = "cpu") -> float
 
 def train_alone(model: nn.Module, train: Streams, val: Streams, *, steps: int, lr: float, dropout: float = 0.0,
                 grad_clip: float = 0.25, seed: int = 0) -> float:
-    """Stand-alone training of one model by TBPTT (`steps` segments, SGD, cosine
-    learning rate, gradient norm clipped); its validation perplexity."""
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    """Stand-alone training of one model by TBPTT (`steps` segments, SGD with
+    momentum 0.9 as the supernet's, cosine learning rate, gradient norm
+    clipped); its validation perplexity."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     objective = TBPTT(train, dropout, seed)
     model.train()
