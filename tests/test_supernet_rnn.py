@@ -137,8 +137,15 @@ def lm_spec(tmp_path, name, **over):
     return parse_spec(d)
 
 
-def test_a_controller_searches_rnn_genomes_by_supernet_perplexity(tmp_path):
-    result = run_search(lm_spec(tmp_path, "a"))
+@pytest.fixture(scope="module")
+def lm_search(tmp_path_factory):
+    torch.set_num_threads(1)
+    spec = lm_spec(tmp_path_factory.mktemp("lm"), "search")
+    return spec, run_search(spec)
+
+
+def test_a_controller_searches_rnn_genomes_by_supernet_perplexity(lm_search):
+    _, result = lm_search
     db = sqlite3.connect(result.run_dir / "results.sqlite")
     rows = list(db.execute("SELECT status, fitness, metrics FROM evaluations"))
     assert len(rows) >= 4 and all(status == "ok" for status, *_ in rows)
@@ -177,16 +184,15 @@ def test_supernet_training_lowers_a_paths_perplexity(tmp_path):
     assert perplexity(net.path(g), val) < before / 2
 
 
-def test_the_controller_study_compares_untrained_and_trained_samples(tmp_path):
+def test_the_controller_study_compares_untrained_and_trained_samples(lm_search, tmp_path):
     from genelang.evolve.search import replayed_strategy
     from genelang.evolve.strategies import make_strategy
     from genelang.study.controller_study import controller_study, density_plot, summarize
-    spec = lm_spec(tmp_path, "study")
-    result = run_search(spec)
+    spec, result = lm_search
     fresh = make_strategy(spec, Template.from_spec(spec.space))
     trained = replayed_strategy(spec, result.run_dir)
     assert len(trained.rewards) == result.evaluations and not fresh.rewards   # replayed, then learned from
-    rows = controller_study(spec, result.run_dir, 3, steps=2, lr=0.5)
+    rows = controller_study(spec, result.run_dir, 3, steps=1, lr=0.5)
     assert [r.group for r in rows] == ["untrained"] * 3 + ["trained"] * 3
     assert all(r.standalone_ppl > 1 and r.supernet_ppl > 1 for r in rows)
     stats = summarize(rows)
