@@ -27,7 +27,7 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
     EDITS (one or more):
       replace:OLD=NEW       every OLD operation replaced by NEW
       each-node:OP          one variant per node replaced by OP
-      drop-edges            one variant per add/cat input edge dropped
+      drop-edges            one variant per input edge of a binary node dropped
       add-edge:OP(INPUT)    one variant per ADF with + OP(INPUT) added
       one-activation:ACT    every activation replaced by ACT (rnn)
       swap-cells            normal and reduction cells swapped (conv)
