@@ -1,20 +1,21 @@
 """ENAS's recurrent search on the Wikipedia language model, then MENAS's study.
 
 1. `genelang evolve examples/specs/enas_rnn_lm.yaml` (controller + rnn supernet,
-   alternating), in OUT/search.
-2. N genomes from the untrained controller and N from the trained one, each
-   trained alone for STEPS truncated-BPTT segments and scored by validation
-   perplexity; also scored through the trained supernet (Kendall τ).
-   Welch and Mann–Whitney between the groups; densities in OUT/density.png.
-3. The found cell (the search's best) ablated with `genelang ablate`
-   (drop-edges: each connection removed; add-edge: one connection added), each
-   variant trained alone as in 2.
+   alternating), in OUT/search (resumed, or found done, when run again).
+2. The found cell (the search's best) ablated with `genelang ablate`
+   (drop-edges: each connection removed; add-edge: one connection added to
+   each ADF), it and each variant trained alone for STEPS truncated-BPTT
+   segments and scored by validation perplexity.
+3. N genomes from the untrained controller and N from the trained one
+   (alternating), trained alone as in 2; also scored through the trained
+   supernet (Kendall τ). Welch and Mann–Whitney between the groups;
+   densities in OUT/density.png.
 
 Usage: python bench/bench_rnn_controller_study.py OUT N STEPS [LR]
-Rows go to OUT/samples.jsonl and OUT/ablation.jsonl as they finish.
+       python bench/bench_rnn_controller_study.py summarize OUT   (from OUT/samples.jsonl, e.g. a cut-short run)
+Rows go to OUT/ablation.jsonl and OUT/samples.jsonl as they finish.
 """
 import json
-import math
 import os
 import subprocess
 import sys
@@ -27,44 +28,54 @@ import torch
 from genelang.compiler import load_file
 from genelang.evolve.search import run_search
 from genelang.evolve.spec.schema import load_spec
-from genelang.study.controller_study import (controller_study, density_plot, lm_streams, standalone_perplexity,
-                                             summarize)
+from genelang.study.controller_study import (Sampled, controller_study, density_plot, lm_streams,
+                                             standalone_perplexity, summarize)
 
-torch.set_num_threads(1)
-out, n, steps = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-lr = float(sys.argv[4]) if len(sys.argv) > 4 else 0.5
-out.mkdir(parents=True, exist_ok=True)
-spec = load_spec("examples/specs/enas_rnn_lm.yaml")
-spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out / "search")})})
-print("load", os.getloadavg(), flush=True)
 
-t0 = time.time()
-found = run_search(spec)
-print(f"search: {found.evaluations} evaluations in {time.time() - t0:.0f}s; best fitness {found.best_fitness:.1f} "
-      f"(minus perplexity)", flush=True)
-(out / "found.gene").write_text(found.best_genome + "\n")
+def report(out: Path) -> None:
+    results = [Sampled(**json.loads(line)) for line in open(out / "samples.jsonl")]
+    density_plot(results, out / "density.png")
+    print(json.dumps(summarize(results), indent=1), flush=True)
 
-t0 = time.time()
-with open(out / "samples.jsonl", "w") as f:
-    results = controller_study(spec, found.run_dir, n, steps=steps, lr=lr,
-                               on_result=lambda r: (f.write(json.dumps(asdict(r)) + "\n"), f.flush()))
-stats = summarize(results)
-density_plot(results, out / "density.png")
-print(f"study: {len(results)} genomes in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
-print(json.dumps(stats, indent=1), flush=True)
 
-t0 = time.time()
-variants = out / "ablation"
-subprocess.run([sys.executable, "-m", "genelang", "ablate", str(out / "found.gene"), "drop-edges",
-                "add-edge:linear(h[t-1])", "add-edge:linear(x)", "--out", str(variants)], check=False)
-train, val = lm_streams(spec)
-with open(out / "ablation.jsonl", "w") as f:
-    for path in [out / "found.gene", *sorted(variants.glob("*.gene"))]:
-        g = load_file(path).genomes[0]
-        ppl = standalone_perplexity(spec, g, train, val, steps=steps, lr=lr)
-        row = {"variant": path.stem, "comment": (g.comment or "").strip(), "standalone_ppl": ppl}
-        f.write(json.dumps(row) + "\n")
-        f.flush()
-        print(row, flush=True)
-print(f"ablation in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
-print("non-finite:", sum(not math.isfinite(r.standalone_ppl) for r in results))
+def main(out: Path, n: int, steps: int, lr: float) -> None:
+    torch.set_num_threads(1)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = load_spec("examples/specs/enas_rnn_lm.yaml")
+    spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out / "search")})})
+    print("load", os.getloadavg(), flush=True)
+
+    t0 = time.time()
+    found = run_search(spec)
+    print(f"search: {found.evaluations} evaluations in {time.time() - t0:.0f}s; best fitness "
+          f"{found.best_fitness:.1f} (minus perplexity)", flush=True)
+    (out / "found.gene").write_text(found.best_genome + "\n")
+
+    t0 = time.time()
+    variants = out / "ablation"
+    subprocess.run([sys.executable, "-m", "genelang", "ablate", str(out / "found.gene"), "drop-edges",
+                    "add-edge:linear(h[t-1])", "add-edge:linear(x)", "--out", str(variants)], check=False)
+    train, val = lm_streams(spec)
+    with open(out / "ablation.jsonl", "w") as f:
+        for path in [out / "found.gene", *sorted(variants.glob("*.gene"))]:
+            g = load_file(path).genomes[0]
+            ppl = standalone_perplexity(spec, g, train, val, steps=steps, lr=lr)
+            row = {"variant": path.stem, "comment": (g.comment or "").strip(), "standalone_ppl": ppl}
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            print(row, flush=True)
+    print(f"ablation in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
+
+    t0 = time.time()
+    with open(out / "samples.jsonl", "w") as f:
+        results = controller_study(spec, found.run_dir, n, steps=steps, lr=lr,
+                                   on_result=lambda r: (f.write(json.dumps(asdict(r)) + "\n"), f.flush()))
+    print(f"study: {len(results)} genomes in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
+    report(out)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "summarize":
+        report(Path(sys.argv[2]))
+    else:
+        main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)

@@ -193,7 +193,7 @@ def test_the_controller_study_compares_untrained_and_trained_samples(lm_search, 
     trained = replayed_strategy(spec, result.run_dir)
     assert len(trained.rewards) == result.evaluations and not fresh.rewards   # replayed, then learned from
     rows = controller_study(spec, result.run_dir, 3, steps=1, lr=0.5)
-    assert [r.group for r in rows] == ["untrained"] * 3 + ["trained"] * 3
+    assert [r.group for r in rows] == ["untrained", "trained"] * 3
     assert all(r.standalone_ppl > 1 and r.supernet_ppl > 1 for r in rows)
     stats = summarize(rows)
     assert set(stats["groups"]) == {"untrained", "trained"} and -1 <= stats["tau"] <= 1

@@ -161,7 +161,7 @@ def train_alone(model: nn.Module, train: Streams, val: Streams, *, steps: int, l
                 grad_clip: float = 0.25, seed: int = 0) -> float:
     """Stand-alone training of one model by TBPTT (`steps` segments, SGD with
     momentum 0.9 as the supernet's, cosine learning rate, gradient norm
-    clipped); its validation perplexity."""
+    clipped, a step with a non-finite gradient skipped); its validation perplexity."""
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps))
     objective = TBPTT(train, dropout, seed)
@@ -169,7 +169,7 @@ def train_alone(model: nn.Module, train: Streams, val: Streams, *, steps: int, l
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
         objective.step([model], step)
-        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        opt.step()
+        if torch.isfinite(nn.utils.clip_grad_norm_(model.parameters(), grad_clip)):
+            opt.step()      # as the supernet's training: a non-finite gradient is not applied
         sched.step()
     return perplexity(model, val)

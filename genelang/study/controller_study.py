@@ -85,9 +85,11 @@ def controller_study(spec: Spec, run_dir: Path, n: int, *, steps: int, lr: float
                      on_result: Callable[[Sampled], None] | None = None) -> list[Sampled]:
     train, val = lm_streams(spec)
     net = trained_supernet(spec, run_dir)
+    samples = controller_samples(spec, run_dir, n, seed)
     out = []
-    for group, genomes in controller_samples(spec, run_dir, n, seed).items():
-        for g in genomes:
+    for i in range(n):      # the groups alternate, so a study cut short stays balanced
+        for group in GROUPS:
+            g = samples[group][i]
             with torch.no_grad():
                 shared = perplexity(net.path(g), val)
             alone = standalone_perplexity(spec, g, train, val, steps=steps, lr=lr, seed=seed)
