@@ -4,8 +4,8 @@
    alternating), in OUT/search (resumed, or found done, when run again).
 2. The found cell (the search's best) ablated with `genelang ablate`
    (drop-edges: each connection removed; add-edge: one connection added to
-   each ADF), it and each variant trained alone for STEPS truncated-BPTT
-   segments and scored by validation perplexity.
+   each ADF and state), it and each variant trained alone for STEPS
+   truncated-BPTT segments (3 seeds) and scored by validation perplexity.
 3. N genomes from the untrained controller and N from the trained one
    (alternating), trained alone as in 2; also scored through the trained
    supernet (Kendall τ). Welch and Mann–Whitney between the groups;
@@ -13,6 +13,7 @@
 
 Usage: python bench/bench_rnn_controller_study.py OUT N STEPS [LR]
        python bench/bench_rnn_controller_study.py summarize OUT   (from OUT/samples.jsonl, e.g. a cut-short run)
+       python bench/bench_rnn_controller_study.py ablate OUT STEPS [LR]   (step 2 alone)
 Rows go to OUT/ablation.jsonl and OUT/samples.jsonl as they finish.
 """
 import json
@@ -38,19 +39,13 @@ def report(out: Path) -> None:
     print(json.dumps(summarize(results), indent=1), flush=True)
 
 
-def main(out: Path, n: int, steps: int, lr: float) -> None:
-    torch.set_num_threads(1)
-    out.mkdir(parents=True, exist_ok=True)
+def bench_spec(out: Path):
     spec = load_spec("examples/specs/enas_rnn_lm.yaml")
-    spec = spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out / "search")})})
-    print("load", os.getloadavg(), flush=True)
+    return spec.model_copy(update={"run": spec.run.model_copy(update={"out": str(out / "search")})})
 
-    t0 = time.time()
-    found = run_search(spec)
-    print(f"search: {found.evaluations} evaluations in {time.time() - t0:.0f}s; best fitness "
-          f"{found.best_fitness:.1f} (minus perplexity)", flush=True)
-    (out / "found.gene").write_text(found.best_genome + "\n")
 
+def ablation(spec, out: Path, steps: int, lr: float) -> None:
+    """The found cell and its `genelang ablate` variants, each trained alone (3 seeds)."""
     t0 = time.time()
     variants = out / "ablation"
     subprocess.run([sys.executable, "-m", "genelang", "ablate", str(out / "found.gene"), "drop-edges",
@@ -59,12 +54,27 @@ def main(out: Path, n: int, steps: int, lr: float) -> None:
     with open(out / "ablation.jsonl", "w") as f:
         for path in [out / "found.gene", *sorted(variants.glob("*.gene"))]:
             g = load_file(path).genomes[0]
-            ppl = standalone_perplexity(spec, g, train, val, steps=steps, lr=lr)
-            row = {"variant": path.stem, "comment": (g.comment or "").strip(), "standalone_ppl": ppl}
+            ppl = [standalone_perplexity(spec, g, train, val, steps=steps, lr=lr, seed=s) for s in range(3)]
+            row = {"variant": path.stem, "standalone_ppl": ppl}
             f.write(json.dumps(row) + "\n")
             f.flush()
             print(row, flush=True)
     print(f"ablation in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
+
+
+def main(out: Path, n: int, steps: int, lr: float) -> None:
+    torch.set_num_threads(1)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = bench_spec(out)
+    print("load", os.getloadavg(), flush=True)
+
+    t0 = time.time()
+    found = run_search(spec)
+    print(f"search: {found.evaluations} evaluations in {time.time() - t0:.0f}s; best fitness "
+          f"{found.best_fitness:.1f} (minus perplexity)", flush=True)
+    (out / "found.gene").write_text(found.best_genome + "\n")
+
+    ablation(spec, out, steps, lr)
 
     t0 = time.time()
     with open(out / "samples.jsonl", "w") as f:
@@ -77,5 +87,9 @@ def main(out: Path, n: int, steps: int, lr: float) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "summarize":
         report(Path(sys.argv[2]))
+    elif sys.argv[1] == "ablate":      # the ablation alone: OUT (its search done) STEPS [LR]
+        torch.set_num_threads(1)
+        out = Path(sys.argv[2])
+        ablation(bench_spec(out), out, int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)
     else:
         main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)

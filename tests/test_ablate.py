@@ -105,3 +105,6 @@ def test_drop_edges_removes_each_connection_of_a_recurrent_cell():
     assert len(drops) == 4          # add in the ADF, mul in state h: each input dropped once
     assert {coding(v.genome)["h"] for v in drops} >= {"a", "sigmoid(c[t-1])"}
     assert {coding(v.genome)["a"] for v in drops} >= {"x", "tanh(h[t-1])"}
+    added = {v.name: coding(v.genome) for v in add_edge(g, "linear", "h[t-1]")}
+    assert set(added) == {"a-add-linear-h[t-1]", "h-add-linear-h[t-1]", "c-add-linear-h[t-1]"}
+    assert added["c-add-linear-h[t-1]"]["c"] == "add(a, linear(h[t-1]))"

@@ -108,12 +108,15 @@ def drop_edges(genome: Genome) -> list[Variant]:
 
 
 def add_edge(genome: Genome, op: str, source: str) -> list[Variant]:
-    """One variant per ADF: its output summed with op(source)."""
+    """One variant per cell node — an ADF, or an rnn state program — its output
+    summed with op(source)."""
     out = []
-    for gene in genome.adfs:
+    for gene in genome.genes:
+        if gene.kind == "cell":
+            continue
         tree = karva.Node("add", (expression(genome, gene), karva.Node(op, (karva.Node(source),))))
         out.append(_with_trees(genome, {gene.name: tree}, f"{gene.name}-add-{op}-{source}",
-                               f"adf {gene.name}: added input edge {op}({source})"))
+                               f"{gene.kind} {gene.name}: added input edge {op}({source})"))
     return out
 
 
