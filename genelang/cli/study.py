@@ -44,9 +44,9 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
     for path, v in result.written:
         out.print(f"[green]wrote[/green] {path}  [dim]{escape(v.description)}[/dim]")
     for v, reasons in result.rejected:
-        out.print(f"[yellow]invalid[/yellow] {v.name}: {escape(v.description)} — {escape(reasons[0])}")
+        out.print(f"[yellow]invalid[/yellow] {escape(v.name)}: {escape(v.description)} — {escape(reasons[0])}")
     for v in result.duplicates:
-        out.print(f"[dim]same network as another variant: {v.name}[/dim]")
+        out.print(f"[dim]same network as another variant: {escape(v.name)}[/dim]")
     for edit in result.unmatched:
         out.print(f"[yellow]no change[/yellow]: {edit} matches nothing in genome {genome.name}")
     out.print(f"{len(result.written)} variant(s) written, {len(result.rejected)} invalid, "
