@@ -20,6 +20,8 @@ from typing import Callable
 
 import torch
 
+from genelang.compiler import load_text
+from genelang.compiler.dag import canonical
 from genelang.compiler.printer import format_genome
 from genelang.compiler.template import Template
 from genelang.evolve.estimators.oneshot import build_supernet
@@ -100,16 +102,20 @@ def controller_study(spec: Spec, run_dir: Path, n: int, *, steps: int, lr: float
 
 
 def summarize(results: list[Sampled]) -> dict:
-    """Per group: n, distinct genomes, median and mean stand-alone perplexity; the
-    groups' Welch and Mann–Whitney p-values; Kendall τ of supernet against
-    stand-alone perplexity (all samples and per group; non-finite ones left out)."""
+    """Per group: n, distinct networks (phenotypes), how many read a previous
+    state (a recurrent cell; the others are feed-forward in time), median and mean
+    stand-alone perplexity; the groups' Welch and Mann–Whitney p-values; Kendall
+    τ of supernet against stand-alone perplexity (all samples and per group;
+    non-finite ones left out)."""
     from scipy.stats import kendalltau
     finite = [r for r in results if math.isfinite(r.standalone_ppl) and math.isfinite(r.supernet_ppl)]
     by = {g: [r for r in finite if r.group == g] for g in GROUPS}
     out: dict = {"n": len(results), "non_finite": len(results) - len(finite), "groups": {}}
     for g, rs in by.items():
         ppl = sorted(r.standalone_ppl for r in rs)
-        out["groups"][g] = {"n": len(rs), "distinct": len({r.genome.split("\n", 1)[1] for r in rs}),
+        nets = [canonical(load_text(r.genome).genomes[0]) for r in rs]
+        out["groups"][g] = {"n": len(rs), "distinct": len(set(nets)),
+                            "recurrent": sum("[t-1]" in c for c in nets),
                             "median_ppl": ppl[len(ppl) // 2] if ppl else math.nan,
                             "mean_ppl": sum(ppl) / len(ppl) if ppl else math.nan,
                             "tau": _tau(kendalltau, rs)}
