@@ -92,3 +92,19 @@ def test_cli(tmp_path):
     assert "1 variant(s) written" in res.output
     res = CliRunner().invoke(cli, ["ablate", str(f), "bogus", "--out", str(tmp_path / "v")])
     assert res.exit_code == 2
+
+
+def test_drop_edges_removes_each_connection_of_a_recurrent_cell():
+    from genelang.compiler import load_text
+    g = load_text("""genome r on rnn {
+    adf a = add(x, tanh(h[t-1]))
+    state h = mul(a, sigmoid(c[t-1]))
+    state c = a
+}""").genomes[0]
+    drops = drop_edges(g)
+    assert len(drops) == 4          # add in the ADF, mul in state h: each input dropped once
+    assert {coding(v.genome)["h"] for v in drops} >= {"a", "sigmoid(c[t-1])"}
+    assert {coding(v.genome)["a"] for v in drops} >= {"x", "tanh(h[t-1])"}
+    added = {v.name: coding(v.genome) for v in add_edge(g, "linear", "h[t-1]")}
+    assert set(added) == {"a-add-linear-h[t-1]", "h-add-linear-h[t-1]", "c-add-linear-h[t-1]"}
+    assert added["c-add-linear-h[t-1]"]["c"] == "add(a, linear(h[t-1]))"

@@ -104,6 +104,6 @@ def test_few_shot_splits_cover_the_space_exactly_once(supernet):
         shape.restricted(gene, pos, "sep_conv_3x3")
 
 
-def test_the_supernet_estimator_fits_nb201_now():
+def test_the_supernet_estimator_fits_the_spaces_with_a_supernet():
     from genelang.evolve.estimators import fitting
-    assert "supernet" in fitting("nb201") and "supernet" not in fitting("rnn")
+    assert "supernet" in fitting("nb201") and "supernet" in fitting("rnn") and "supernet" not in fitting("transformer")

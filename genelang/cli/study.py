@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from genelang.cli.group import cli
 from genelang.cli._common import ensure_writable, handle_errors, out, skeleton_option
@@ -27,8 +28,8 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
     EDITS (one or more):
       replace:OLD=NEW       every OLD operation replaced by NEW
       each-node:OP          one variant per node replaced by OP
-      drop-edges            one variant per add/cat input edge dropped
-      add-edge:OP(INPUT)    one variant per ADF with + OP(INPUT) added
+      drop-edges            one variant per input edge of a binary node dropped
+      add-edge:OP(INPUT)    one variant per ADF (rnn: and state) with + OP(INPUT)
       one-activation:ACT    every activation replaced by ACT (rnn)
       swap-cells            normal and reduction cells swapped (conv)
 
@@ -39,12 +40,13 @@ def ablate(file: Path, edits: tuple[str, ...], genome_name: str | None, out_dir:
         genome = load_file(file).genome(genome_name)
         ensure_writable(out_dir, "--out")
         result = ablate_genome(genome, list(edits), out_dir, source=str(file))
+    # descriptions name rnn terminals such as h[t-1], which rich would read as markup
     for path, v in result.written:
-        out.print(f"[green]wrote[/green] {path}  [dim]{v.description}[/dim]")
+        out.print(f"[green]wrote[/green] {path}  [dim]{escape(v.description)}[/dim]")
     for v, reasons in result.rejected:
-        out.print(f"[yellow]invalid[/yellow] {v.name}: {v.description} — {reasons[0]}")
+        out.print(f"[yellow]invalid[/yellow] {escape(v.name)}: {escape(v.description)} — {escape(reasons[0])}")
     for v in result.duplicates:
-        out.print(f"[dim]same network as another variant: {v.name}[/dim]")
+        out.print(f"[dim]same network as another variant: {escape(v.name)}[/dim]")
     for edit in result.unmatched:
         out.print(f"[yellow]no change[/yellow]: {edit} matches nothing in genome {genome.name}")
     out.print(f"{len(result.written)} variant(s) written, {len(result.rejected)} invalid, "

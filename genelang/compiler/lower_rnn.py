@@ -3,11 +3,15 @@
 `cell(x, states) -> new_states`, states a list of tensors in the genome's
 state order (the first is the output). States are computed in dependency
 order (`S[t]` reads), ADFs once per step. The cell scripts with TorchScript.
+
+Each operation's module is named `{gene}_{position}_{symbol}` and made by a
+`Maker` (default: the op's builder); a supernet passes its own, which hands
+out shared blocks, so a path's cell is this very code over shared weights.
 """
 from __future__ import annotations
 
 import operator
-from typing import List
+from typing import Callable, List
 
 import torch
 from torch import fx, nn
@@ -20,9 +24,18 @@ from genelang.compiler.registry import get_op
 from genelang.compiler.rnn_space import state_order
 
 
+# (gene, Karva position, symbol, operand widths, hidden) -> (module, output width)
+Maker = Callable[[str, int, str, List[int], int], "tuple[nn.Module, int]"]
+
+
+def build_op(gene: str, index: int, symbol: str, widths: list[int], hidden: int) -> tuple[nn.Module, int]:
+    """A fresh module for the operation (the compiled cell's own weights)."""
+    return get_op(RNN, symbol).builder(widths, hidden)
+
+
 class _Emitter:
-    def __init__(self, genome: Genome, input_size: int, hidden: int):
-        self.genome, self.input_size, self.hidden = genome, input_size, hidden
+    def __init__(self, genome: Genome, input_size: int, hidden: int, make: Maker):
+        self.genome, self.input_size, self.hidden, self.make = genome, input_size, hidden, make
         self.root = nn.Module()
         self.graph = fx.Graph()
         self.env: dict[str, tuple[fx.Node, int]] = {}
@@ -38,7 +51,7 @@ class _Emitter:
             return self.value(node.symbol)
         children = _mean_leaves(node) if node.symbol == "mean" else list(node.children)
         args = [self.emit(where, c) for c in children]
-        module, width = get_op(RNN, node.symbol).builder([w for _, w in args], self.hidden)
+        module, width = self.make(where, node.index, node.symbol, [w for _, w in args], self.hidden)
         name = f"{where}_{node.index}_{node.symbol}"
         self.root.add_module(name, module)
         operands = [a for a, _ in args]
@@ -71,8 +84,8 @@ class RecurrentCell(nn.Module):
         return [like.new_zeros(batch, self.hidden) for _ in range(self.n_states)]
 
 
-def lower_rnn_cell(genome: Genome, input_size: int, hidden: int) -> RecurrentCell:
-    e = _Emitter(genome, input_size, hidden)
+def lower_rnn_cell(genome: Genome, input_size: int, hidden: int, make: Maker = build_op) -> RecurrentCell:
+    e = _Emitter(genome, input_size, hidden, make)
     states = [g.name for g in genome.mains]
     x = e.graph.placeholder("x", type_expr=torch.Tensor)
     prev = e.graph.placeholder("states", type_expr=List[torch.Tensor])

@@ -35,6 +35,7 @@ register_space(RnnSpace(
     RNN, main_kind="state", builders_module="genelang.compiler.rnn_ops", inputs=("x",),
     network="genelang.runtime.build:rnn_network", modality="sequence",
     sequence_layers="genelang.runtime.sequence:recurrent_layers", input_layout=("T", "F"),
+    supernet="genelang.runtime.supernet.rnn:rnn_supernet",
     example_input=(16, 32),
     aliases=("recurrent", "lstm", "gru", "sequence"),
     doc="recurrent cells: one program per state over x, S[t-1] and earlier S[t]"))

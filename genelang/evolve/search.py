@@ -166,21 +166,13 @@ class Search:
         self.strategy.observe(done)
         return done
 
-    def _member(self, text: str, age: int, objs: tuple[float, ...]) -> Member:
-        from genelang.compiler import load_text
-        genome = load_text(text, "<stored genome>").genomes[0]
-        return replace(Member.of(self.template.symbols(genome), age), objectives=objs)
-
     def _history(self, last: int) -> list[Member]:
-        """Every stored evaluation of generations up to `last`, in the order `observe`
-        saw them: by generation, then by place in it (not by when a worker finished)."""
-        rows = sorted((e for e in self.store.evaluations() if e.generation <= last),
-                      key=lambda e: (e.generation, e.candidate))
-        return [self._member(e.genome, 0, tuple(e.objectives or ())) for e in rows]
+        return stored_history(self.store, self.template, last)
 
     def _restore(self, generation: int) -> list[Member]:
         # a resumed run holds every stored phenotype in its cache (a retry replays from 0)
-        return [self._member(text, age, self.cache[ph][1]) for text, ph, age in self.store.population(generation)]
+        return [_member(self.template, text, age, self.cache[ph][1])
+                for text, ph, age in self.store.population(generation)]
 
     def run(self) -> SearchResult:
         s = self.spec.strategy
@@ -252,6 +244,33 @@ class Search:
         self.store.set_meta(THROUGHPUT, self.throughput.dumps())
         fits = [r.fitness for r, _ in self.cache.values() if r.ok]
         self.progress.generation_done(g, max(fits) if fits else None)
+
+
+def _member(template: Template, text: str, age: int, objs: tuple[float, ...]) -> Member:
+    from genelang.compiler import load_text
+    genome = load_text(text, "<stored genome>").genomes[0]
+    return replace(Member.of(template.symbols(genome), age), objectives=objs)
+
+
+def stored_history(store: Store, template: Template, last: int | None = None) -> list[Member]:
+    """Every stored evaluation of generations up to `last` (None: all), in the order
+    `observe` saw them: by generation, then by place in it (not by when a worker finished)."""
+    rows = sorted((e for e in store.evaluations() if last is None or e.generation <= last),
+                  key=lambda e: (e.generation, e.candidate))
+    return [_member(template, e.genome, 0, tuple(e.objectives or ())) for e in rows]
+
+
+def replayed_strategy(spec: Spec, run_dir: Path):
+    """The search's strategy as its stored history left it (a controller: the
+    policy it trained), without running anything."""
+    template = Template.from_spec(spec.space, name=spec.run.name.replace("-", "_"))
+    strategy = make_strategy(spec, template)
+    store = Store.open_readonly(run_dir / "results.sqlite")
+    try:
+        strategy.observe(stored_history(store, template))
+    finally:
+        store.close()
+    return strategy
 
 
 def run_search(spec: Spec, *, base_dir: Path | None = None, progress: Progress | None = None,

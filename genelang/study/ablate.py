@@ -90,26 +90,33 @@ def replace_each_node(genome: Genome, new: str) -> list[Variant]:
 
 
 def drop_edges(genome: Genome) -> list[Variant]:
-    """One variant per coding `add`/`cat` node in an ADF, replaced by one of its operands."""
+    """One variant per coding two-input node of a cell's nodes, replaced by one of its
+    operands: `add`/`cat` in a conv ADF (its only binary operations); any binary
+    operation (add, mul, mean, cat_linear) in an rnn ADF or state program, each a
+    node of the recurrent cell. A conv cell's own program only links its ADFs'
+    outputs and is left alone."""
     out = []
     for gene, node in _coding_nodes(genome):
-        if gene.kind != "adf" or node.symbol not in LINKS or len(node.children) != 2:
+        if gene.kind == "cell" or len(node.children) != 2:
             continue
         for keep in (0, 1):
             tree = _replace_at(expression(genome, gene), node.index, node.children[keep])
             dropped = karva.to_nested(node.children[1 - keep])
             out.append(_with_trees(genome, {gene.name: tree}, f"{gene.name}-{node.index}-drop{1 - keep}",
-                                   f"adf {gene.name}: input edge {dropped} dropped from {node.symbol}"))
+                                   f"{gene.kind} {gene.name}: input edge {dropped} dropped from {node.symbol}"))
     return out
 
 
 def add_edge(genome: Genome, op: str, source: str) -> list[Variant]:
-    """One variant per ADF: its output summed with op(source)."""
+    """One variant per cell node — an ADF, or an rnn state program — its output
+    summed with op(source)."""
     out = []
-    for gene in genome.adfs:
+    for gene in genome.genes:
+        if gene.kind == "cell":
+            continue
         tree = karva.Node("add", (expression(genome, gene), karva.Node(op, (karva.Node(source),))))
         out.append(_with_trees(genome, {gene.name: tree}, f"{gene.name}-add-{op}-{source}",
-                               f"adf {gene.name}: added input edge {op}({source})"))
+                               f"{gene.kind} {gene.name}: added input edge {op}({source})"))
     return out
 
 

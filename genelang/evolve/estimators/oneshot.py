@@ -69,16 +69,20 @@ def build_supernet(spec) -> nn.Module:
     space = get_space(spec.space.space)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.run.seed)
+        # a sequence task has no image shape (the rnn supernet reads num_classes as its vocabulary)
+        shape = tuple(data.train_x.shape[1:]) if hasattr(data, "train_x") else ()
         return space.builder("supernet")(Template.from_spec(spec.space), model, num_classes=data.num_classes,
-                                        input_shape=tuple(data.train_x.shape[1:]), share=spec.supernet.share)
+                                        input_shape=shape, share=spec.supernet.share)
 
 
 def training(spec) -> SupernetTraining:
     """The whole schedule (its cosine spans every segment of the search)."""
     sn = spec.supernet
     steps = sn.steps + sn.steps_per_generation * (spec.strategy.generations - 1)
+    # a recurrent language model clips gradients at 0.25 (ENAS, AWD-LSTM; as train_genome does)
+    clip = 0.25 if get_space(spec.space.space).modality == "sequence" else SupernetTraining.grad_clip
     return SupernetTraining(steps=steps, lr=sn.lr, batch_size=sn.batch_size or spec.task.batch_size,
-                            checkpoint_every=sn.checkpoint_every, seed=spec.run.seed)
+                            checkpoint_every=sn.checkpoint_every, grad_clip=clip, seed=spec.run.seed)
 
 
 def steps_before(spec, generation: int) -> int:

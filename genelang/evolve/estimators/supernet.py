@@ -11,6 +11,13 @@ candidate with each of the supernet's last k checkpoints (each recalibrated)
 and averages the accuracies; `few_shot` scores it with the sub-supernet of
 its symbol at the split position (`runtime/supernet/fewshot.route`).
 
+An rnn genome's path is a language model: it is scored by its validation
+perplexity over the first `supernet.val_samples` windows of the validation
+text (in `batch_size` parallel streams, the hidden state carried from window
+to window, `runtime.tbptt.perplexity`). As the `train` estimator's, its
+fitness is minus the perplexity (a search maximises fitness) and the metric
+stored is `val_ppl`, the perplexity itself.
+
 Scoring runs in inference mode, in channels_last where the supernet's convs
 are wide enough for it (`runtime.lightning.channels_last_safe`: a layout, the
 same numbers, 1.5-2x faster on the CPU) and at `fitness.precision`.
@@ -23,6 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from genelang.compiler.registry import get_space
 from genelang.compiler.template import Template
 from genelang.evolve.estimators import Candidate, register_estimator
 from genelang.evolve.estimators.oneshot import SupernetOptions, build_supernet, options, prepare, split_position
@@ -65,6 +73,8 @@ def _option_checks(spec) -> list[tuple[str, str, str]]:
 def _check(spec) -> list[tuple[str, str, str]]:
     from genelang.runtime.supernet import SAMPLERS
     out = _option_checks(spec)
+    if get_space(spec.space.space).modality == "sequence":
+        out += _sequence_checks(spec)
     if spec.supernet.sampling not in SAMPLERS:
         out.append(("supernet.sampling", f"unknown sampling {spec.supernet.sampling!r}",
                     f"choose from: {', '.join(SAMPLERS)}"))
@@ -77,6 +87,14 @@ def _check(spec) -> list[tuple[str, str, str]]:
 
 
 DISTINCT_LIMIT = 1_000_000
+
+
+def _sequence_checks(spec) -> list[tuple[str, str, str]]:
+    """The rnn supernet trains and scores a language model."""
+    if spec.task.name != "lm":
+        return [("task.name", f"the {spec.space.space} supernet trains a language model, not task "
+                 f"{spec.task.name!r}", "use task.name: lm, or fitness.estimator: train")]
+    return []
 
 
 def _has_supernet(space) -> bool:
@@ -149,19 +167,44 @@ def _scoring_data(c: Candidate, fmt: torch.memory_format):
             s.val[1][: sn.val_samples].to(device))
 
 
+def _lm_streams(c: Candidate):
+    """The validation text's first `val_samples` windows, in parallel streams."""
+    from genelang.runtime.task_data import task_data
+    from genelang.runtime.tbptt import Streams
+    sn = c.spec.supernet
+    bs = sn.batch_size or c.task.batch_size
+
+    def make():
+        _, s = task_data(c.task)
+        return Streams.of(s.val[0][: sn.val_samples], s.val[2][: sn.val_samples], bs)
+    return _DATA.get_or_make((c.task, bs, sn.val_samples, "lm"), make)
+
+
 @register_estimator("supernet", fits_space=_has_supernet, builds_model=False, checks=_check, prepare=prepare,
                     options=SupernetOptions)
 @torch.inference_mode()
 def supernet(c: Candidate) -> float:
-    """Validation accuracy of the genome's path through the trained supernet, BN recalibrated
-    (the mean over the checkpoints of `fitness.options.ensemble`)."""
+    """Validation accuracy of the genome's path through the trained supernet, BN
+    recalibrated; for a language model, minus its validation perplexity (each the
+    mean over the checkpoints of `fitness.options.ensemble`)."""
     nets, fmt = _supernets(c)
+    if get_space(c.genome.space).modality == "sequence":
+        ppl = sum(_perplexity(c, net) for net in nets) / len(nets)
+        c.metrics.update(val_ppl=ppl, supernet_step=c.context.supernet.step)
+        return -ppl
     bn, x, y = _data(c, fmt)
     acc = sum(_accuracy(c, net, bn, x, y) for net in nets) / len(nets)
     # `params` stays the cost table's (the stand-alone network's, priced before scoring): with
     # a coarse supernet.share a path runs some blocks twice, so its own parameters are fewer
     c.metrics.update(val_acc=acc, supernet_step=c.context.supernet.step)
     return acc
+
+
+def _perplexity(c: Candidate, net: nn.Module) -> float:
+    from genelang.runtime.devices import autocast
+    from genelang.runtime.tbptt import perplexity
+    with autocast(c.fitness.precision, c.context.device):
+        return perplexity(net.path(c.genome), _lm_streams(c), c.context.device)
 
 
 def _accuracy(c: Candidate, net: nn.Module, bn: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> float:

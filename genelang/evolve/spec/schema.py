@@ -73,6 +73,7 @@ class ModelSpec(_Strict):
     heads: int = Field(_M.heads, ge=1)       # transformer genomes: attention heads
     ffn: int = Field(_M.ffn, ge=1)           # transformer genomes: feed-forward width
     rnn_layers: int = Field(_M.rnn_layers, ge=1)   # sequence genomes: layers (blocks) stacked
+    dropout: float = Field(_M.dropout, ge=0, lt=1)   # sequence genomes (the rnn supernet: locked, per sequence)
     freeze_embeddings: bool = _M.freeze_embeddings   # text tasks: keep pre-trained word vectors fixed
 
 
@@ -145,7 +146,7 @@ class SupernetSpec(_Strict):
     batch_size: int | None = Field(None, ge=1)  # default: task.batch_size
     checkpoint_every: int = Field(100, ge=1)
     bn_batches: int = Field(4, ge=0)            # BN recalibration batches per candidate (0: keep the trained statistics)
-    val_samples: int = Field(1000, ge=1)        # the validation images a candidate is scored on
+    val_samples: int = Field(1000, ge=1)        # the validation images (lm: text windows) a candidate is scored on
     # ENAS's alternation: after each generation, this many more steps on paths the strategy
     # samples (strategy: controller) or, for other strategies, on the spec's sampling
     steps_per_generation: int = Field(0, ge=0)

@@ -2,11 +2,17 @@
 on one minibatch (gradients summed over the group, FairNAS), SGD with
 momentum and a cosine learning rate over all steps.
 
+What a step computes is the supernet's objective: `net.objective(task,
+batch_size, seed)` where it has one (the rnn supernet: truncated BPTT with the
+hidden state carried from step to step, `runtime.tbptt`), else
+classification of one minibatch (`Classify`).
+
 Every step's randomness derives from (seed, step): the group, the minibatch
 (one seeded permutation of the training split per epoch) and its augmentation.
-A checkpoint (model, optimizer, scheduler, step) written atomically every
-`checkpoint_every` steps is therefore all a resumed run needs to reach the
-same weights as an uninterrupted one, whenever it was killed.
+A checkpoint (model, optimizer, scheduler, step, the objective's carried
+state) written atomically every `checkpoint_every` steps is therefore all a
+resumed run needs to reach the same weights as an uninterrupted one, whenever
+it was killed.
 
 `keep=k` also keeps the model of the last k checkpoints before the stop
 (`model-{step}.pt`, written before the checkpoint that moves past them) for
@@ -18,7 +24,7 @@ import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
@@ -79,6 +85,38 @@ class _Batches:
         return x, y
 
 
+class Objective(Protocol):
+    def step(self, paths: list[nn.Module], step: int, device: str) -> float:
+        """Backward of every path's loss on step `step`'s data; the summed loss."""
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+class Classify:
+    """Cross-entropy of each path on minibatch `step` (`_Batches`)."""
+
+    def __init__(self, task: TaskConfig, batch_size: int, seed: int):
+        self.batches = _Batches(task, batch_size, seed)
+        self.loss_fn = nn.CrossEntropyLoss()
+
+    def step(self, paths: list[nn.Module], step: int, device: str) -> float:
+        x, y = (t.to(device) for t in self.batches(step))
+        loss = 0.0
+        for path in paths:   # summed gradients: each path's blocks get a whole step's worth
+            batch_loss = self.loss_fn(path(x), y)
+            batch_loss.backward()
+            loss += batch_loss.item()
+        return loss
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
 def _optimizer(net: nn.Module, cfg: SupernetTraining):
     opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
@@ -104,9 +142,9 @@ def load_snapshot(out_dir: str | Path, step: int, device: str = "cpu") -> dict |
     return load_checkpoint(snapshot_path(out_dir, step), device)
 
 
-def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining) -> None:
+def _save(path: Path, net, opt, sched, step: int, cfg: SupernetTraining, objective: Objective) -> None:
     state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-             "step": step, "config": asdict(cfg)}
+             "step": step, "config": asdict(cfg), "objective": objective.state_dict()}
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
@@ -124,33 +162,29 @@ def train_supernet(net: Supernet, sampler: PathSampler, task: TaskConfig, cfg: S
     net.to(device)
     opt, sched = _optimizer(net, cfg)
     step, loss, t0 = 0, None, time.perf_counter()
+    make_objective = getattr(net, "objective", None)
+    objective = (make_objective(task, cfg.batch_size, cfg.seed) if make_objective is not None
+                 else Classify(task, cfg.batch_size, cfg.seed))
     saved = load_checkpoint(path, device)
     if saved is not None:
         net.load_state_dict(saved["model"])
         opt.load_state_dict(saved["optimizer"])
         sched.load_state_dict(saved["scheduler"])
+        objective.load_state_dict(saved.get("objective", {}))
         step = saved["step"]
-    batches = _Batches(task, cfg.batch_size, cfg.seed)
-    loss_fn = nn.CrossEntropyLoss()
     net.train()
     while step < stop:
-        x, y = (t.to(device) for t in batches(step))
         group = sampler.next_group(random.Random(f"{cfg.seed}:{step}"))
         opt.zero_grad(set_to_none=True)
-        loss = 0.0
-        for syms in group:   # summed gradients: each path's blocks get a whole step's worth
-            out = net.path(net.shape.genome(syms))(x)
-            batch_loss = loss_fn(out, y)
-            batch_loss.backward()
-            loss += batch_loss.item()
-        nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
-        opt.step()
+        loss = objective.step([net.path(net.shape.genome(syms)) for syms in group], step, device)
+        if torch.isfinite(nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)):
+            opt.step()      # a non-finite gradient would poison the weights every path shares
         sched.step()
         step += 1
         if step % cfg.checkpoint_every == 0 or step == stop:
             if step in kept:   # before the checkpoint: a run resumed past it finds it written
                 atomic_write(snapshot_path(out_dir, step), lambda tmp: torch.save(net.state_dict(), tmp))
-            _save(path, net, opt, sched, step, cfg)
+            _save(path, net, opt, sched, step, cfg, objective)
         if progress is not None:
             progress(step, cfg.steps, loss)
     return SupernetTrained(step, loss, time.perf_counter() - t0, path)
