@@ -7,12 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 import genelang
 from genelang.cli import cli
+from genelang.compiler.registry import unregister_op
 from tests.test_evolve_search import spec_dict
+
+
+@pytest.fixture(autouse=True)
+def _conv_keeps_its_own_ops():
+    """Importing tests.plugin_extras in-process (a spec's `plugins`) adds an op to
+    the conv space for the life of the worker; taken out after each test, so later
+    tests draw from the conv space's own functions, as their subprocesses do. (The
+    module stays imported, keeping its estimator and strategies registered; the
+    test that searches with the op runs in a fresh interpreter.)"""
+    yield
+    unregister_op("conv", "plug_conv")
 
 ROOT = Path(__file__).parents[1]
 # compiler <- runtime <- evolve <- study, report <- cli; the shared modules below them all

@@ -1,0 +1,60 @@
+"""`make demo`'s search (examples/specs/quick.yaml) before and after the CPU
+speed work, side by side in one run: candidates per hour, GFLOP/s per worker
+and the best fitness, as each search reports them.
+
+"before" is the genelang of `--before` (default: the last commit before the
+CPU speed work), extracted with `git archive` and run from there; "after" is
+this tree. Each search starts fresh in its own temporary run directory; the
+two run one after the other, `--rounds` times alternating, so load from other
+processes falls on both alike (say the load when quoting the numbers).
+
+Run: .venv/bin/python bench/bench_demo_search.py [--rounds 1] [--before REV]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "examples" / "specs" / "quick.yaml"
+
+
+def extract(rev: str, into: Path) -> Path:
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(into, filter="data")
+    return into
+
+
+def search(tree: Path, run_dir: Path) -> dict:
+    """The search's summary line (--json), run with `tree`'s genelang."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, "-m", "genelang", "evolve", str(SPEC), "--fresh", "--out", str(run_dir),
+                          "--json"], capture_output=True, text=True, env=env, cwd=tree)
+    if out.returncode != 0:
+        raise SystemExit(f"search with {tree} failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
+    return next(x for x in reversed(lines) if "throughput" in json.dumps(x))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--before", default="b2252f9")
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"before": extract(args.before, Path(tmp) / "before"), "after": ROOT}
+        for r in range(args.rounds):
+            for name, tree in trees.items():
+                summary = search(tree, Path(tmp) / f"run-{name}-{r}")
+                print(json.dumps({"variant": name, "round": r, "load": os.getloadavg()[0], **summary}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
