@@ -39,8 +39,9 @@ def search(tree: Path, run_dir: Path) -> dict:
                           "--json"], capture_output=True, text=True, env=env, cwd=tree)
     if out.returncode != 0:
         raise SystemExit(f"search with {tree} failed ({out.returncode}):\n{out.stderr[-2000:]}")
-    lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith("{")]
-    return next(x for x in reversed(lines) if "throughput" in json.dumps(x))
+    done = next(json.loads(x) for x in reversed(out.stdout.splitlines()) if x.startswith('{"event": "done"'))
+    return {k: done[k] for k in ("best_fitness", "evaluations", "failures", "seconds", "candidates_per_hour",
+                                 "gflop_s")}
 
 
 def main() -> None:
