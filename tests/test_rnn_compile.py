@@ -1,4 +1,5 @@
 """lstm.gene and gru.gene compute exactly torch's LSTMCell and GRUCell."""
+import math
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,17 @@ def test_sequence_heads(head):
     assert out.shape == expected
     if head == "lm":
         assert m.out.weight is m.embed.weight
+
+
+def test_lm_starts_near_uniform_prediction():
+    # A tied N(0, 1) embedding with a cell that passes its input through
+    # (h = layer_norm(x)) gave a first loss above 20; the lm starts small instead.
+    torch.manual_seed(0)
+    g = load_text("genome ln on rnn { state h = layer_norm(x) }").genomes[0]
+    V = 1000
+    model = build_sequence_model(g, head="lm", vocab_size=V, embed_dim=32, hidden=32, tie_weights=True)
+    assert model.out.weight is model.embed.weight
+    assert model.embed.weight.abs().max() <= 0.1 and not model.out.bias.any()
+    x, y = torch.randint(V, (4, 35)), torch.randint(V, (4, 35))
+    loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
+    assert loss < math.log(V) + 1

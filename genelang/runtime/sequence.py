@@ -21,6 +21,7 @@ from genelang.compiler.ast import Genome
 from genelang.compiler.lower_rnn import RecurrentLayer, lower_rnn_cell
 from genelang.compiler.registry import get_space
 from genelang.runtime.config import ModelConfig
+from genelang.runtime.tbptt import init_lm
 
 HEADS = ("classify", "tag", "lm", "forecast")
 
@@ -96,4 +97,8 @@ def build_sequence_model(genome: Genome, *, head: str = "classify", input_size: 
     tie_weights = tie_weights and getattr(rnn, "tie_output", True)
     if head == "lm" and tie_weights and isinstance(embed, nn.Embedding) and embed.weight.shape == out.weight.shape:
         out.weight = embed.weight
-    return SequenceModel(embed, rnn, dropout, head, out)
+    model = SequenceModel(embed, rnn, dropout, head, out)
+    # A learned, tied LM embedding starts small: at N(0, 1) a cell that passes
+    # its input through unsquashed (h = layer_norm(x)) gives logits of tens and
+    # Adam never recovers (validation perplexity ~1e17 after 2 epochs).
+    return init_lm(model) if head == "lm" and embeddings is None and vocab_size is not None else model

@@ -31,7 +31,7 @@ from genelang.evolve.strategies import make_strategy
 from genelang.runtime.models import make_model
 from genelang.runtime.supernet import load_checkpoint
 from genelang.runtime.task_data import task_data
-from genelang.runtime.tbptt import Streams, init_lm, perplexity, train_alone
+from genelang.runtime.tbptt import Streams, perplexity, train_alone
 from genelang.study.stats import pairwise
 
 GROUPS = ("untrained", "trained")
@@ -79,7 +79,7 @@ def standalone_perplexity(spec: Spec, genome, train: Streams, val: Streams, *, s
     """The genome's language model, built as the `train` estimator builds it, trained alone."""
     task, model = spec.configs()
     torch.manual_seed(seed)
-    net = init_lm(make_model(genome, task, model))
+    net = make_model(genome, task, model)     # an lm starts as `init_lm` sets it
     return train_alone(net, train, val, steps=steps, lr=lr, dropout=model.dropout, seed=seed)
 
 
