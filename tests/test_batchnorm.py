@@ -144,6 +144,7 @@ def blocks():
     """(name, block) for every single-input operation of the conv, nb201 and
     chain spaces, at stride 1 and 2 where the operation takes a stride (a
     chain block at stride 2 doubles the channels, as a stage's first layer)."""
+    torch.manual_seed(0)   # the same weights whatever ran before collection: a check, not a lottery
     from genelang.runtime.chain.family import family
     C = 8
     for name, op in get_space("conv").ops.items():

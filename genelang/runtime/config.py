@@ -37,10 +37,10 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     freeze_embeddings: bool = True
-    # None: channels_last when training on the CPU (demo candidates train 1.6-1.8x faster, BatchNorm kept
-    # as accurate as the default layout's: runtime/batchnorm.py); True/False: always/never. Either way
-    # only where lightning.channels_last_safe allows it.
-    channels_last: bool | None = None
+    # opt-in: demo candidates train 1.6-1.8x faster on the CPU (BatchNorm kept as accurate as the default
+    # layout's: runtime/batchnorm.py), but oneDNN's channels_last backward still corrupts the heap on some
+    # tiny networks (docs/channels_last.md); only where lightning.channels_last_safe allows it
+    channels_last: bool = False
     compile: str | None = None       # torch.compile backend ("inductor": ~1 min to compile; "eager": checks only)
 
 

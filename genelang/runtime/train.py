@@ -222,16 +222,10 @@ def _lightning_module(net: nn.Module, data, model: ModelConfig, lr: float | None
     from genelang.runtime.lightning import ImageClassifier, SequenceTask
     if is_sequence(data):
         return SequenceTask(net, data.kind, lr=lr or 3e-3, labels=data.labels, num_classes=data.num_classes)
-    return ImageClassifier(net, lr=lr or 0.05, epochs=epochs, channels_last=wants_channels_last(model, device),
+    return ImageClassifier(net, lr=lr or 0.05, epochs=epochs, channels_last=model.channels_last,
                            num_classes=data.num_classes,
                            bf16_cpu=not is_gpu(device) and str(precision).startswith("bf16"))
 
-
-def wants_channels_last(model: ModelConfig, device: str) -> bool:
-    """`model.channels_last`, None meaning on the CPU: there its convolutions,
-    pooling and elementwise kernels train small candidates 1.6–1.8× faster
-    (CPU time, bench/RESULTS.md, 2026-12-06); on a GPU it is unmeasured, so off."""
-    return (not is_gpu(device)) if model.channels_last is None else model.channels_last
 
 
 def _loggers(out_dir: Path | None):
