@@ -209,7 +209,7 @@ def test_ctrl_c_in_train_keeps_the_finished_epochs(tmp_path):
     import json
     out = tmp_path / "trained"
     proc = genelang_process("train", DEMO, "--task", "digits", "--channels", "4", "--subset", "64",
-                            "--batch-size", "32", "--threads", "1", "--epochs", "100000", "--out", out)
+                            "--batch-size", "32", "--threads", "1", "--epochs", "500", "--out", out)
     try:
         wait_for(lambda: _finished_epochs(out) >= 2 or proc.poll() is not None, what="two epochs")
         proc.send_signal(signal.SIGINT)
@@ -219,8 +219,8 @@ def test_ctrl_c_in_train_keeps_the_finished_epochs(tmp_path):
     assert proc.returncode == 130, stderr[-3000:]
     record = json.loads((out / "metrics.json").read_text())
     done = record["epochs_done"]
-    assert record["interrupted"] and 2 <= done < 100000 and len(record["history"]) == done
-    assert f"interrupted after {done} of 100000 epoch(s): kept the model of epoch {done}" in stderr, stderr
+    assert record["interrupted"] and 2 <= done < 500 and len(record["history"]) == done
+    assert f"interrupted after {done} of 500 epoch(s): kept the model of epoch {done}" in stderr, stderr
     assert (out / "model.pt").exists() and "Traceback" not in stderr
     shipped = invoke("compile", out, "--to", "summary")     # what was kept ships like a finished training
     assert shipped.exit_code == 0, shipped.output
