@@ -13,23 +13,17 @@ Run: .venv/bin/python bench/bench_demo_search.py [--rounds 1] [--before REV]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
+from bench_candidate_speed import extract   # the tree of a revision, as that bench takes it
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "examples" / "specs" / "quick.yaml"
-
-
-def extract(rev: str, into: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], capture_output=True, check=True).stdout
-    tarfile.open(fileobj=io.BytesIO(archive)).extractall(into, filter="data")
-    return into
 
 
 def search(tree: Path, run_dir: Path) -> dict:
