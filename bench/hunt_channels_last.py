@@ -13,7 +13,9 @@ genelang (still no Lightning), C = 2, 3, 4, 8, 1- and 3-channel inputs.
 Run it under the allocators' checkers too:
     PYTHONMALLOC=debug MALLOC_CHECK_=3 python bench/hunt_channels_last.py --trials 200
 Exit status 1 when any trial mismatched or produced a non-finite value.
-The minimal reproducer of what this found is bench/repro_channels_last.py.
+The minimal reproducers of what this found are bench/repro_channels_last.py
+(bf16 dilated depthwise) and bench/repro_strided_pointwise.py (the heap
+corruption); `--path genelang` hunts the path genelang trains on.
 """
 from __future__ import annotations
 
@@ -29,7 +31,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from genelang.runtime import channels_last  # noqa: E402  (after the path insert)
+
 CL = torch.channels_last
+GENELANG_PATH = False   # --path genelang: channels_last as genelang trains in it (runtime/channels_last.enter)
 
 
 class FactorizedReduce(nn.Module):
@@ -92,7 +97,7 @@ def run(net: nn.Module, x: torch.Tensor, y: torch.Tensor, mode: str, cl: bool):
     if mode == "fp64":
         net, x = net.double(), x.double()
     if cl:
-        net = net.to(memory_format=CL)
+        net = channels_last.enter(net) if GENELANG_PATH else net.to(memory_format=CL)
         x = x.contiguous(memory_format=CL)
     x = x.clone().requires_grad_(True)
     net.zero_grad(set_to_none=True)
@@ -146,7 +151,7 @@ def ops_trials(n: int, seed: int):
     rng = random.Random(seed)
     for t in range(n):
         kind, C, stride = rng.choice(KINDS), rng.choice((1, 2, 3, 4, 8, 16)), rng.choice((1, 2))
-        hw, batch = rng.choice((7, 15, 28, 32)), rng.choice((2, 8, 32))
+        hw, batch = rng.choice((7, 15, 28, 32)), rng.choice((2, 3, 5, 8, 15, 32))   # odd: defect 1
         mode = rng.choice(("fp32", "bf16"))
 
         def make(kind=kind, C=C, stride=stride, t=t):
@@ -168,7 +173,7 @@ def genome_trials(n: int, seed: int):
         genome = template.genome(template.random(rng))
         C = rng.choice((2, 3, 4, 8))
         cin, hw = rng.choice(((1, 28), (3, 32)))
-        batch = rng.choice((8, 32, 64))
+        batch = rng.choice((5, 8, 15, 32, 63, 64))   # odd: the last batch of an epoch; defect 1
         mode = rng.choice(("fp32", "bf16"))
 
         def make(genome=genome, C=C, cin=cin):
@@ -187,7 +192,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--anomaly", action="store_true", help="run under torch.autograd.detect_anomaly")
+    ap.add_argument("--path", choices=("torch", "genelang"), default="torch",
+                    help="channels_last as torch gives it, or as genelang trains in it (its module switches)")
     args = ap.parse_args()
+    global GENELANG_PATH
+    GENELANG_PATH = args.path == "genelang"
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn {torch.backends.mkldnn.is_available()}")
     parts = {"ops": [ops_trials], "genomes": [genome_trials], "both": [ops_trials, genome_trials]}[args.part]

@@ -13,6 +13,7 @@ from torch import nn
 
 from genelang.compiler import load_text
 from genelang.compiler.registry import get_op, get_space
+from genelang.runtime import channels_last
 from genelang.runtime.batchnorm import AccurateBatchNorm2d, accurate_batchnorm, plain_batchnorm
 from genelang.runtime.networks import build_network
 
@@ -104,6 +105,61 @@ def test_switching_batchnorm_keeps_the_state_and_switches_back():
     torch.jit.script(net)     # what is saved and exported is torch's own
 
 
+def test_the_channels_last_path_switches_strided_pointwise_convs_and_back():
+    net = build_network(GENOME, "nasgep", C=4, N=1, in_channels=1)     # FactorizedReduce: 1x1 convs at stride 2
+    keys = list(net.state_dict())
+    strided = [m for m in net.modules() if type(m) is nn.Conv2d and m.kernel_size == (1, 1) and m.stride == (2, 2)]
+    assert strided
+    channels_last.enter(net)
+    assert all(type(m) is channels_last.SubsampledPointwiseConv2d for m in strided)
+    assert all(type(m) is not nn.BatchNorm2d for m in net.modules()) and list(net.state_dict()) == keys
+    channels_last.leave(net)
+    assert all(type(m) is nn.Conv2d for m in strided)
+    assert not any(isinstance(m, (AccurateBatchNorm2d, channels_last.SubsampledPointwiseConv2d))
+                   for m in net.modules())
+    torch.jit.script(net)
+
+
+@pytest.mark.parametrize("stride,groups,shape", [(2, 1, (3, 4, 11, 9)), ((2, 1), 2, (5, 6, 8, 7)),
+                                                  (3, 1, (1, 2, 10, 10))])
+def test_a_strided_pointwise_conv_of_the_subsampled_input_is_the_same_function(stride, groups, shape):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(shape[1], 4, 1, stride, groups=groups, bias=True).double()
+    fast = channels_last.enter(copy.deepcopy(conv))
+    assert type(fast) is channels_last.SubsampledPointwiseConv2d
+    x = torch.randn(shape, dtype=torch.float64)
+    for a, b in zip(grads_of(fast, x.contiguous(memory_format=CL)), grads_of(conv, x)):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_odd_batches_train_in_channels_last_on_two_threads_without_corrupting_the_heap():
+    """oneDNN's weight gradient of a strided 1x1 conv in channels_last writes
+    past its buffers with >1 thread and an odd batch (docs/channels_last.md,
+    defect 1): the aborts of a 5-image last batch. In a fresh interpreter, so
+    a crash fails this test instead of killing the worker."""
+    import subprocess
+    import sys
+    code = """
+import torch
+from genelang.compiler import load_file
+from genelang.runtime import channels_last
+from genelang.runtime.networks import build_network
+torch.set_num_threads(2)
+torch.manual_seed(0)
+genome = load_file("examples/genotypes/nasgep_demo.gene").genomes[0]
+for batch in (3, 5, 15):
+    net = channels_last.enter(build_network(genome, "nasgep", C=4, N=1, in_channels=3).train())
+    for _ in range(3):
+        net(torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last)).sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+print("trained")
+"""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "trained" in done.stdout, done.stderr[-2000:]
+
+
 GENOME = load_text("""
 genome g on conv {
     adf a1 = add sep3x3 dw5x5 | h1 h2 h1 h2
@@ -132,8 +188,7 @@ def layout_errors(net: nn.Module, x: torch.Tensor) -> tuple[float, float]:
     over output and gradients of float32 channels_last with accurate BatchNorm,
     and of float32 in the default layout, against float64 in the default layout."""
     ref = grads_of(copy.deepcopy(net).double(), x.double())
-    ours = copy.deepcopy(net)
-    accurate_batchnorm(ours.to(memory_format=CL))
+    ours = channels_last.enter(copy.deepcopy(net))
     fast = grads_of(ours, x.contiguous(memory_format=CL))
     default = grads_of(copy.deepcopy(net), x)
     worst = lambda got: max([rel(g, r) for g, r in zip(got, ref) if r.norm() > 0], default=0.0)   # noqa: E731

@@ -156,7 +156,7 @@ def test_a_genome_of_the_wrong_space_is_refused():
 def test_narrow_networks_train_without_crashing():
     """torch's channels_last CPU kernels corrupt memory for < 4-channel convs;
     the classifier keeps such networks in the default layout."""
-    from genelang.runtime.lightning import channels_last_safe
+    from genelang.runtime.channels_last import channels_last_safe
     from genelang.runtime.networks import build_network
     assert not channels_last_safe(build_network(CONV, C=2, N=1, in_channels=1))
     assert channels_last_safe(build_network(CONV, C=4, N=1, in_channels=1))
@@ -169,7 +169,7 @@ def test_channels_last_is_never_used_with_bf16_on_the_cpu_for_dilated_depthwise_
     garbage on this CPU (docs/channels_last.md, bench/repro_channels_last.py)."""
     from torch import nn
 
-    from genelang.runtime.lightning import channels_last_safe
+    from genelang.runtime.channels_last import channels_last_safe
     dilated = nn.Sequential(nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=8), nn.Conv2d(8, 8, 1))
     plain = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.Conv2d(8, 8, 1))
     assert channels_last_safe(dilated) and channels_last_safe(plain, bf16_cpu=True)

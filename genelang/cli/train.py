@@ -42,11 +42,12 @@ from genelang.runtime.devices import PRECISIONS
               help="Cells in all (darts skeleton).")
 @click.option("--auxiliary", is_flag=True, help="DARTS auxiliary head (weight 0.4; images of 32x32 or larger).")
 @click.option("--drop-path", default=0.0, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--channels-last/--no-channels-last", default=False,
-              help="Train in channels_last memory format: small candidates train 1.6-1.8x faster on the CPU, with "
-                   "BatchNorm as accurate as in the default layout; opt-in because torch 2.14's oneDNN backward "
-                   "still corrupts the heap on some tiny networks. Never applied below 4 channels, nor with bf16 on the CPU to networks with dilated "
-                   "depthwise convs, whose gradients torch 2.14's oneDNN gets wrong (docs/channels_last.md).")
+@click.option("--channels-last/--no-channels-last", default=None,
+              help="Memory format of the training: channels_last by default on the CPU (small candidates train "
+                   "1.6-1.8x faster there; genelang works around the three defects torch 2.14's oneDNN has in it), "
+                   "the default layout on a GPU. Never applied below 4 channels, nor with bf16 on the CPU to "
+                   "networks with dilated depthwise convs, whose gradients oneDNN gets wrong "
+                   "(docs/channels_last.md).")
 @click.option("--compile", "compile_backend", is_flag=False, flag_value="inductor", default=None,
               type=click.Choice(["inductor", "eager", "aot_eager"]), metavar="[BACKEND]",
               help="Train through torch.compile (default backend inductor; compiling takes about a minute "

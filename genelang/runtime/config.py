@@ -37,10 +37,10 @@ class ModelConfig:
     bidirectional: bool = False
     dropout: float = 0.0
     freeze_embeddings: bool = True
-    # opt-in: demo candidates train 1.6-1.8x faster on the CPU (BatchNorm kept as accurate as the default
-    # layout's: runtime/batchnorm.py), but oneDNN's channels_last backward still corrupts the heap on some
-    # tiny networks (docs/channels_last.md); only where lightning.channels_last_safe allows it
-    channels_last: bool = False
+    # None: channels_last when training on the CPU, where demo candidates train 1.6-1.8x faster, around
+    # oneDNN's defects there (runtime/channels_last.py); True/False: always/never. Either way only where
+    # channels_last.channels_last_safe allows it.
+    channels_last: bool | None = None
     compile: str | None = None       # torch.compile backend ("inductor": ~1 min to compile; "eager": checks only)
 
 

@@ -10,25 +10,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError
 from torchmetrics.classification import MulticlassAccuracy
 
-from genelang.runtime.batchnorm import accurate_batchnorm
-
-
-def channels_last_safe(net: nn.Module, bf16_cpu: bool = False) -> bool:
-    """Whether `net` may train in channels_last. torch 2.14's oneDNN CPU path
-    has two defects there (docs/channels_last.md): in bf16 the weight
-    gradients of dilated depthwise convs are garbage (so never with bf16 on
-    the CPU when the network has one), and in fp32 training-mode BatchNorm is
-    100–3000× less precise (so it trains with `runtime/batchnorm.py`'s
-    instead). A native crash once seen with convs narrower than 4 channels
-    was not reproduced since; those stay excluded."""
-    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
-    if not convs or min(m.out_channels for m in convs) < 4:
-        return False
-    return not (bf16_cpu and any(_dilated_depthwise(m) for m in convs))
-
-
-def _dilated_depthwise(conv: nn.Conv2d) -> bool:
-    return conv.groups > 1 and conv.groups == conv.in_channels and max(conv.dilation) > 1
+from genelang.runtime import channels_last as cl
 
 
 def _num_outputs(net: nn.Module) -> int:
@@ -60,10 +42,9 @@ class ImageClassifier(pl.LightningModule):
         self.net = net
         self.accuracy = _accuracy(num_classes or _num_outputs(net))
         self.lr, self.weight_decay, self.epochs, self.aux_weight = lr, weight_decay, epochs, aux_weight
-        self.channels_last = channels_last and channels_last_safe(net, bf16_cpu)
+        self.channels_last = channels_last and cl.channels_last_safe(net, bf16_cpu)
         if self.channels_last:
-            # train_genome puts torch's BatchNorm back when the training ends
-            accurate_batchnorm(self.net.to(memory_format=torch.channels_last))
+            cl.enter(self.net)    # train_genome leaves the path when the training ends
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -19,7 +19,7 @@ fitness is minus the perplexity (a search maximises fitness) and the metric
 stored is `val_ppl`, the perplexity itself.
 
 Scoring runs in inference mode, in channels_last where the supernet's convs
-are wide enough for it (`runtime.lightning.channels_last_safe`: a layout, the
+are wide enough for it (`runtime.channels_last.channels_last_safe`: a layout, the
 same numbers, 1.5-2x faster on the CPU) and at `fitness.precision`.
 """
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _supernets(c: Candidate) -> tuple[list[nn.Module], torch.memory_format]:
 
 
 def _load_all(c: Candidate, ref, device: str) -> tuple[list[list[nn.Module]], torch.memory_format]:
-    from genelang.runtime.lightning import channels_last_safe
+    from genelang.runtime.channels_last import channels_last_safe
     nets = [[_load(c, r, step, device) for step in _steps(c.spec, r)] for r in (ref.parts or (ref,))]
     fmt = torch.channels_last if channels_last_safe(nets[0][0]) else torch.contiguous_format
     return [[n.to(device, memory_format=fmt).eval() for n in part] for part in nets], fmt
