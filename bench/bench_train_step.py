@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from tests.test_darts_reference import DARTS_V2, NetworkCIFAR, _translate  # noqa: E402
 
 from genelang.compiler import load_file, load_text  # noqa: E402
-from genelang.runtime.batchnorm import accurate_batchnorm  # noqa: E402
+from genelang.runtime import channels_last  # noqa: E402
 from genelang.runtime.heap import keep_freed_memory  # noqa: E402
 from genelang.runtime.networks import build_network  # noqa: E402
 
@@ -55,7 +55,7 @@ class Variant:
 
     def __post_init__(self):
         if self.channels_last:     # as ImageClassifier trains it
-            self.net = accurate_batchnorm(self.net.to(memory_format=torch.channels_last))
+            self.net = channels_last.enter(self.net)
         self.opt = torch.optim.SGD(self.net.parameters(), lr=0.01, momentum=0.9)
         self.times: list[float] = []   # wall seconds per step
         self.cpu: list[float] = []     # CPU seconds per step (all threads of this process)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 
 from genelang.compiler import load_file
-from genelang.runtime.batchnorm import accurate_batchnorm
+from genelang.runtime import channels_last
 from genelang.runtime.heap import keep_freed_memory
 from genelang.runtime.networks import build_network
 
@@ -35,7 +35,7 @@ def measure(batch: int, fast: bool, steps: int, rows: int) -> None:
                         C=8, N=1, in_channels=1)
     x, y = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     if fast:
-        accurate_batchnorm(net.to(memory_format=CL))
+        channels_last.enter(net)
         x = x.contiguous(memory_format=CL)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=3e-4)
 
