@@ -9,7 +9,8 @@ batch 1, one thread, the CPU clock), and each search's front is taken in
 of one search the fastest measured network of the other search at equal or
 better fitness. A figure: bench/data/latency_pareto.png.
 
-    python bench/bench_latency_pareto.py --population 8 --generations 3 --subset 1000
+    python bench/bench_latency_pareto.py --population 6 --generations 3 --subset 2000 --epochs 2
+    (proxyless at C=8 needs about that to leave chance: 1 epoch of 1,000 images scored 0.10-0.12)
     python bench/bench_latency_pareto.py --estimator naswot   # seconds per candidate instead of minutes
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ def spec(args, out: Path, cost: str, table: str):
         "task": {"name": "fashion-mnist", "subset": args.subset, "batch_size": 64},
         "space": {"space": args.space}, "model": {"skeleton": "mnist", "C": args.C},
         "strategy": {"name": "gep", "population": args.population, "generations": args.generations},
-        "fitness": {"estimator": args.estimator, "epochs": 1, "objectives": ["fitness", cost],
+        "fitness": {"estimator": args.estimator, "epochs": args.epochs, "lr": args.lr, "objectives": ["fitness", cost],
                     "latency": {"table": table, "clock": "cpu", "threads": 1, "batch": 1, "repeats": 21}},
         "execution": {"workers": 0}})
 
@@ -65,6 +66,8 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=3)
     ap.add_argument("--subset", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--estimator", default="train", help="train (1 epoch), or a zero-cost proxy such as naswot")
     ap.add_argument("--out", default=str(HERE / "data" / "latency_pareto.json"))
     args = ap.parse_args()
