@@ -31,19 +31,20 @@ class _ChannelsLastBatchNorm(torch.autograd.Function):
     def forward(ctx, x, weight, bias, eps: float):
         count = x.numel() // x.shape[1]
         mean = x.sum((0, 2, 3)) / count
-        var = (x - _per_channel(mean)).square_().sum((0, 2, 3)) / count
+        centred = x - _per_channel(mean)
+        var = torch.mul(centred, centred).sum((0, 2, 3)) / count
         invstd = (var + eps).rsqrt()
         y = torch.batch_norm(x, weight, bias, mean, var, False, 0.0, eps, False)
-        ctx.save_for_backward(x, weight, mean, invstd)
+        # the backward needs x only centred: keeping that instead of x spares it a pass
+        ctx.save_for_backward(centred, weight, invstd)
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var
 
     @staticmethod
     def backward(ctx, gy, _gmean, _gvar):
-        x, weight, mean, invstd = ctx.saved_tensors
-        count = x.numel() // x.shape[1]
+        centred, weight, invstd = ctx.saved_tensors
+        count = centred.numel() // centred.shape[1]
         gy = gy.contiguous(memory_format=CL)
-        centred = x - _per_channel(mean)
         sum_gy = gy.sum((0, 2, 3))
         sum_gy_xc = (gy * centred).sum((0, 2, 3))
         scale = invstd if weight is None else weight * invstd
