@@ -2,18 +2,18 @@
 
 channels_last makes small candidates train 1.6-1.8x faster here (oneDNN's
 convolution, pooling and elementwise kernels; bench/RESULTS.md), but three
-of its kernels are wrong there (docs/channels_last.md):
+of its kernels are wrong there (docs/channels_last.md, numbered as there):
 
-1. the weight gradient of a strided 1x1 convolution (groups 1) writes past
+1. in bf16, the weight gradients of dilated depthwise convs are garbage: such
+   networks do not train in channels_last with bf16 on the CPU;
+2. training-mode BatchNorm is 100-3000x less precise: it trains as
+   `runtime/batchnorm.AccurateBatchNorm2d`;
+3. the weight gradient of a strided 1x1 convolution (groups 1) writes past
    its buffers when more than one thread runs and the batch is odd: heap
    corruption ("double free or corruption"), found with C = 2..12 channels.
    Such convs (DARTS's FactorizedReduce, a reduction cell's `pw`) run here
    as a 1x1 convolution of the subsampled input, the same function of the
-   same weights (`SubsampledPointwiseConv2d`);
-2. training-mode BatchNorm is 100-3000x less precise: it trains as
-   `runtime/batchnorm.AccurateBatchNorm2d`;
-3. in bf16, the weight gradients of dilated depthwise convs are garbage: such
-   networks do not train in channels_last with bf16 on the CPU.
+   same weights (`SubsampledPointwiseConv2d`).
 
 `enter(net)` switches a network to this path in place and `leave(net)` puts
 torch's own modules back (same parameters, buffers and state-dict keys), so
@@ -55,7 +55,7 @@ def _format(x: torch.Tensor) -> torch.memory_format:
 class SubsampledPointwiseConv2d(nn.Conv2d):
     """A 1x1, unpadded, strided nn.Conv2d computed as a stride-1 1x1 conv of
     `x[:, :, ::s, ::s]`: the same output and gradients, without oneDNN's
-    strided 1x1 weight-gradient kernel (defect 1 above)."""
+    strided 1x1 weight-gradient kernel (defect 3 above)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sh, sw = self.stride
@@ -69,9 +69,10 @@ def _strided_pointwise(m: nn.Module) -> bool:
 
 def channels_last_safe(net: nn.Module, bf16_cpu: bool = False) -> bool:
     """Whether `net` may train in channels_last: with bf16 on the CPU, not with
-    a dilated depthwise conv (defect 3); and not with convs narrower than 4
-    channels, where the first crash (defect 1) was seen and the layout was
-    never measured faster."""
+    a dilated depthwise conv (defect 1); and not with convs narrower than 4
+    channels, where the first crash (defect 3) was seen, a hunt found fp32
+    gradients off by 2e-2 at 3 channels, and the layout was never measured
+    faster."""
     convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
     if not convs or min(m.out_channels for m in convs) < 4:
         return False
