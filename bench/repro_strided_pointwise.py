@@ -1,7 +1,7 @@
 """torch alone: the weight gradient of a strided 1x1 convolution in
 channels_last corrupts the heap on the CPU (torch 2.14.1, oneDNN) when more
 than one thread runs and the batch is odd: "double free or corruption",
-"free(): invalid next size", segfaults (docs/channels_last.md, defect 1).
+"free(): invalid next size", segfaults (docs/channels_last.md, defect 3).
 
 Each case runs in a forked child, so a crash is counted, not fatal; the same
 case is then run the way genelang trains it (`runtime/channels_last`: a

@@ -135,7 +135,7 @@ def test_a_strided_pointwise_conv_of_the_subsampled_input_is_the_same_function(s
 def test_odd_batches_train_in_channels_last_on_two_threads_without_corrupting_the_heap():
     """oneDNN's weight gradient of a strided 1x1 conv in channels_last writes
     past its buffers with >1 thread and an odd batch (docs/channels_last.md,
-    defect 1): the aborts of a 5-image last batch. In a fresh interpreter, so
+    defect 3): the aborts of a 5-image last batch. In a fresh interpreter, so
     a crash fails this test instead of killing the worker."""
     import subprocess
     import sys
