@@ -5,8 +5,9 @@ parameters, on the bundled Wikipedia language model.
    with --population, --generations and --windows; one worker, one thread),
    in OUT/search (resumed, or found done, when run again). Fitness is minus
    the validation perplexity after `fitness.epochs` epochs.
-2. The search's best block against `examples/genotypes/transformer_post_ln.gene`
-   at the same model width (so the same embedding and output matrices): the
+2. The search's best block against `examples/genotypes/transformer_post_ln.gene`:
+   first each trained once as the search scored candidates (its sizes and
+   epochs, seed 0); then, for step 3, at the same model width (so the same embedding and output matrices): the
    preset's FFN width is set so that its blocks have the searched blocks'
    parameter count; where no FFN width gets within 2% (the searched blocks are
    smaller than the preset's attention and norms alone), the searched genome's
@@ -117,7 +118,7 @@ def main() -> None:
 
     t0 = time.time()
     found = run_search(spec)
-    store = Store(found.run_dir / "results.sqlite")
+    store = Store.open_readonly(found.run_dir / "results.sqlite")
     top = ranked(store.evaluations())
     store.close()
     report["search"] = {"evaluations": found.evaluations, "failures": found.failures,
@@ -130,8 +131,13 @@ def main() -> None:
           flush=True)
     (args.out / "found.gene").write_text(found.best_genome + "\n")
     searched, preset = load_text(found.best_genome).genomes[0], load_file(PRESET).genomes[0]
-    configs, how = equal_budget(searched, preset, task, model)
     genomes = {"searched": searched, "preset": preset}
+    # both as the search would have scored them (its sizes, fitness.epochs; seed 0 for both)
+    report["search_fidelity_val_ppl"] = {
+        name: train_genome(g, task, model, epochs=spec.fitness.epochs, seed=0).metrics["val_ppl"]
+        for name, g in genomes.items()}
+    print(f"at the search's fidelity: {report['search_fidelity_val_ppl']}", flush=True)
+    configs, how = equal_budget(searched, preset, task, model)
     report["same_network_as_preset"] = canonical(searched) == canonical(preset)
     report["matched_by"] = how
     report["arms"] = {}
