@@ -21,9 +21,10 @@ import torch
 
 from genelang.compiler import load_file
 from genelang.runtime.config import ModelConfig, TaskConfig
-from genelang.runtime.models import make_model
 from genelang.runtime.task_data import task_data
 from genelang.runtime.train import train_genome
+
+from param_budget import closest, n_params   # bench/param_budget.py
 
 ROOT = Path(__file__).resolve().parents[1]
 CELLS = {
@@ -35,19 +36,9 @@ CELLS = {
 SEEDS = (0, 1, 2)
 
 
-def n_params(genome, task: TaskConfig, hidden: int, cell_only: bool = False) -> int:
-    """The language model's parameters; `cell_only`: the recurrent cell's alone
-    (the rest is the tied embedding/output matrix and the output bias)."""
-    net = make_model(genome, task, ModelConfig(hidden=hidden))
-    return sum(p.numel() for n, p in net.named_parameters() if not cell_only or n.startswith("rnn."))
-
-
-def matched_hidden(genome, task: TaskConfig, target: int, lo: int = 4, hi: int = 512) -> int:
-    """The hidden size whose parameter count is closest to `target` (counts grow with hidden)."""
-    while hi - lo > 1:      # smallest size at or above the target, by bisection
-        mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if n_params(genome, task, mid) < target else (lo, mid)
-    return min((lo, hi), key=lambda h: abs(n_params(genome, task, h) - target))
+def matched_hidden(genome, task: TaskConfig, target: int) -> int:
+    """The hidden size whose whole language model's parameter count is closest to `target`."""
+    return closest(lambda h: n_params(genome, task, ModelConfig(hidden=h)), target, 4, 512)
 
 
 def main() -> None:
@@ -60,7 +51,7 @@ def main() -> None:
     task = TaskConfig("lm", subset=args.windows, batch_size=32)
     data, s = task_data(task)
     genomes = {name: load_file(path).genomes[0] for name, path in CELLS.items()}
-    budget = n_params(genomes["lstm"], task, args.hidden)
+    budget = n_params(genomes["lstm"], task, ModelConfig(hidden=args.hidden))
     print(f"load {os.getloadavg()}; {args.windows} windows × 35 tokens, {args.epochs} epoch(s), "
           f"vocab {len(data.vocab)}, {len(s.val[0])} validation windows; budget {budget:,} params "
           f"(LSTM at hidden {args.hidden})", flush=True)
@@ -74,7 +65,8 @@ def main() -> None:
             secs.append(r.seconds)
             print(f"  {name} seed {seed}: val ppl {ppl[-1]:.1f} ({r.seconds:.0f} s, load {os.getloadavg()[0]:.1f})",
                   flush=True)
-        rows.append((name, hidden, n_params(g, task, hidden), n_params(g, task, hidden, True), ppl, sum(secs)))
+        m = ModelConfig(hidden=hidden)
+        rows.append((name, hidden, n_params(g, task, m), n_params(g, task, m, True), ppl, sum(secs)))
     print(f"\n| cell | hidden | params | of which cell | val ppl (mean ± sd, seeds {','.join(map(str, SEEDS))}) "
           "| per seed | train s (3 seeds) |")
     print("|---|---|---|---|---|---|---|")

@@ -14,6 +14,9 @@
 Usage: python bench/bench_rnn_controller_study.py OUT N STEPS [LR]
        python bench/bench_rnn_controller_study.py summarize OUT   (from OUT/samples.jsonl, e.g. a cut-short run)
        python bench/bench_rnn_controller_study.py ablate OUT STEPS [LR]   (step 2 alone)
+       python bench/bench_rnn_controller_study.py more OUT N STEPS [LR]
+           (step 3 extended to N pairs: OUT/samples.jsonl's k pairs kept, pairs k to N-1 appended;
+           STEPS and LR must be the first run's)
 Rows go to OUT/ablation.jsonl and OUT/samples.jsonl as they finish.
 """
 import json
@@ -27,10 +30,11 @@ from pathlib import Path
 import torch
 
 from genelang.compiler import load_file
+from genelang.compiler.printer import format_genome
 from genelang.evolve.search import run_search
 from genelang.evolve.spec.schema import load_spec
-from genelang.study.controller_study import (Sampled, controller_study, density_plot, lm_streams,
-                                             standalone_perplexity, summarize)
+from genelang.study.controller_study import (GROUPS, Sampled, controller_samples, controller_study, density_plot,
+                                             lm_streams, standalone_perplexity, summarize)
 
 
 def report(out: Path) -> None:
@@ -62,6 +66,32 @@ def ablation(spec, out: Path, steps: int, lr: float) -> None:
     print(f"ablation in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
 
 
+def study(spec, run_dir: Path, out: Path, n: int, steps: int, lr: float, start: int = 0) -> None:
+    """Pairs `start` to n-1 appended to OUT/samples.jsonl (written anew from pair 0)."""
+    t0 = time.time()
+    with open(out / "samples.jsonl", "a" if start else "w") as f:
+        results = controller_study(spec, run_dir, n, steps=steps, lr=lr, start=start,
+                                   on_result=lambda r: (f.write(json.dumps(asdict(r)) + "\n"), f.flush()))
+    print(f"study: {len(results)} genomes in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
+    report(out)
+
+
+def more(out: Path, n: int, steps: int, lr: float) -> None:
+    """Extend a study cut short: the samples drawn again must be the ones it stored."""
+    torch.set_num_threads(1)
+    spec = bench_spec(out)
+    done = [Sampled(**json.loads(line)) for line in open(out / "samples.jsonl")]
+    k = len(done) // 2
+    drawn = controller_samples(spec, out / "search", k)
+    again = [format_genome(drawn[group][i]) for i in range(k) for group in GROUPS]
+    if [r.group for r in done[:2 * k]] != list(GROUPS) * k or [r.genome for r in done[:2 * k]] != again:
+        sys.exit(f"{out}/samples.jsonl is not this search's first {k} pairs: not extended")
+    if len(done) % 2:     # a pair cut in half: its second genome was never written
+        (out / "samples.jsonl").write_text("".join(json.dumps(asdict(r)) + "\n" for r in done[:2 * k]))
+    print("load", os.getloadavg(), f"{k} pairs kept", flush=True)
+    study(spec, out / "search", out, n, steps, lr, start=k)
+
+
 def main(out: Path, n: int, steps: int, lr: float) -> None:
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
@@ -76,12 +106,7 @@ def main(out: Path, n: int, steps: int, lr: float) -> None:
 
     ablation(spec, out, steps, lr)
 
-    t0 = time.time()
-    with open(out / "samples.jsonl", "w") as f:
-        results = controller_study(spec, found.run_dir, n, steps=steps, lr=lr,
-                                   on_result=lambda r: (f.write(json.dumps(asdict(r)) + "\n"), f.flush()))
-    print(f"study: {len(results)} genomes in {time.time() - t0:.0f}s, load {os.getloadavg()}", flush=True)
-    report(out)
+    study(spec, found.run_dir, out, n, steps, lr)
 
 
 if __name__ == "__main__":
@@ -91,5 +116,7 @@ if __name__ == "__main__":
         torch.set_num_threads(1)
         out = Path(sys.argv[2])
         ablation(bench_spec(out), out, int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)
+    elif sys.argv[1] == "more":
+        more(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]) if len(sys.argv) > 5 else 0.5)
     else:
         main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]) if len(sys.argv) > 4 else 0.5)

@@ -195,6 +195,8 @@ def test_the_controller_study_compares_untrained_and_trained_samples(lm_search, 
     rows = controller_study(spec, result.run_dir, 3, steps=1, lr=0.5)
     assert [r.group for r in rows] == ["untrained", "trained"] * 3
     assert all(r.standalone_ppl > 1 and r.supernet_ppl > 1 for r in rows)
+    # a study extended from its second pair on trains what the longer run trained there
+    assert controller_study(spec, result.run_dir, 3, steps=1, lr=0.5, start=1) == rows[2:]
     stats = summarize(rows)
     assert set(stats["groups"]) == {"untrained", "trained"} and -1 <= stats["tau"] <= 1
     assert 0 <= stats["mannwhitney_p"] <= 1

@@ -106,3 +106,22 @@ def test_genelang_evolve_searches_transformer_blocks(tmp_path):
     result = run_search(spec)
     assert result.evaluations >= 4 and result.failures == 0
     assert " on transformer " in (result.run_dir / "best.gene").read_text()
+
+
+def test_train_takes_a_transformer_specs_heads_ffn_and_blocks(tmp_path):
+    import json
+
+    import yaml
+    from genelang.runtime.models import make_model
+    spec = {"run": {"name": "tf"}, "task": {"name": "text-classification"}, "space": {"space": "transformer"},
+            "model": {"hidden": 16, "heads": 2, "ffn": 24, "rnn_layers": 2, "dropout": 0.1}}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    res = CliRunner().invoke(cli, ["train", POST_LN, "--spec", str(tmp_path / "spec.yaml"), "--epochs", "1",
+                                   "--out", str(tmp_path / "t"), "--json"])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert {k: saved["model"][k] for k in ("hidden", "heads", "ffn", "rnn_layers", "dropout")} == spec["model"]
+    built = make_model(_post_ln(), TaskConfig("text-classification"), ModelConfig(**spec["model"]))
+    assert saved["params"] == sum(p.numel() for p in built.parameters())
+    res = CliRunner().invoke(cli, ["train", POST_LN, "--task", "text-classification", "--hidden", "30"])
+    assert res.exit_code == 2 and "does not divide into 4 attention heads" in res.output

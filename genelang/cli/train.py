@@ -69,8 +69,13 @@ from genelang.runtime.devices import PRECISIONS
               help="Text tasks: word vectors (word2vec text/binary, GloVe, fastText .vec).")
 @click.option("--finetune-embeddings", is_flag=True,
               help="Text tasks: train the word vectors too (default: frozen).")
-@click.option("--hidden", default=64, show_default=True, type=click.IntRange(1), help="rnn state width.")
-@click.option("--rnn-layers", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--hidden", default=64, show_default=True, type=click.IntRange(1),
+              help="rnn state width; transformer model width.")
+@click.option("--heads", default=4, show_default=True, type=click.IntRange(1),
+              help="transformer attention heads (--hidden must divide by them).")
+@click.option("--ffn", default=128, show_default=True, type=click.IntRange(1), help="transformer feed-forward width.")
+@click.option("--rnn-layers", default=1, show_default=True, type=click.IntRange(1),
+              help="rnn layers or transformer blocks stacked.")
 @click.option("--bidirectional", is_flag=True)
 @click.option("--dropout", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--test", "with_test", is_flag=True, help="Also evaluate on the test set.")
@@ -91,7 +96,7 @@ from genelang.runtime.devices import PRECISIONS
 @click.pass_context
 def train(ctx, file, genome_name, task, root, skip_bad_images, dataset, epochs, subset, batch_size, lr, seed, skeleton, C, N,
           layers, auxiliary, drop_path, channels_last, compile_backend, augment, cutout, devices, accelerator,
-          precision, vectors, finetune_embeddings, hidden, rnn_layers, bidirectional, dropout, with_test,
+          precision, vectors, finetune_embeddings, hidden, heads, ffn, rnn_layers, bidirectional, dropout, with_test,
           out_dir, spec_file, as_json, verbose, candidate, threads) -> None:
     """Train a genome on a task with PyTorch Lightning (CPU by default).
 
@@ -124,7 +129,8 @@ def train(ctx, file, genome_name, task, root, skip_bad_images, dataset, epochs, 
         tcfg = TaskConfig(task, root=root, subset=subset, batch_size=batch_size, vectors=vectors,
                           augment=augment, cutout=cutout, dataset=dataset, skip_bad_images=skip_bad_images)
         mcfg = ModelConfig(skeleton, C=C, N=N, layers=layers, auxiliary=auxiliary, drop_path=drop_path,
-                           hidden=hidden, rnn_layers=rnn_layers, bidirectional=bidirectional, dropout=dropout,
+                           hidden=hidden, heads=heads, ffn=ffn, rnn_layers=rnn_layers, bidirectional=bidirectional,
+                           dropout=dropout,
                            freeze_embeddings=not finetune_embeddings,
                            channels_last=channels_last, compile=compile_backend)
         if spec_file:
@@ -135,7 +141,7 @@ def train(ctx, file, genome_name, task, root, skip_bad_images, dataset, epochs, 
         task = tcfg.name
         data, _ = task_data(tcfg)   # missing data fails here, before any model is built
         _say_skipped(getattr(data, "skipped", ()))
-        _preflight(tcfg, mcfg, data, device, precision, out_dir)
+        _preflight(genome, tcfg, mcfg, data, device, precision, out_dir)
         with quiet(verbose), _kept_on_interrupt(f"{genome.name} on {task}", as_json), sigterm_as_interrupt():
             result = train_genome(genome, tcfg, mcfg, epochs=epochs, lr=lr, seed=seed, quiet=as_json,
                                   out_dir=out_dir, test=with_test, device=device, precision=precision)
@@ -218,9 +224,13 @@ def _report(result, title: str, out_dir, as_json: bool) -> None:
         out.print(f"saved model, genome and metrics.json to {out_dir}")
 
 
-def _preflight(tcfg, mcfg, data, device: str, precision: str | None, out_dir: Path | None) -> None:
+def _preflight(genome, tcfg, mcfg, data, device: str, precision: str | None, out_dir: Path | None) -> None:
     """What would otherwise fail with a traceback after minutes: checked before training."""
+    from genelang.compiler.transformer_space import TRANSFORMER
     from genelang.errors import GenelangError
+    if genome.space == TRANSFORMER and mcfg.hidden % mcfg.heads:
+        raise GenelangError.at("heads", f"the model width {mcfg.hidden} does not divide into {mcfg.heads} "
+                               "attention heads", "--heads", hint="give a --hidden that --heads divides")
     from genelang.runtime.devices import lightning_precision
     lightning_precision(precision, device)
     if out_dir is not None:
@@ -241,7 +251,8 @@ _SPEC_FIELDS = {"task": ("task", "name"), "root": ("task", "root"), "dataset": (
                 "batch_size": ("task", "batch_size"), "vectors": ("task", "vectors"),
                 "augment": ("task", "augment"), "cutout": ("task", "cutout"),
                 "skeleton": ("model", "skeleton"), "C": ("model", "C"), "N": ("model", "N"),
-                "layers": ("model", "layers"), "hidden": ("model", "hidden"),
+                "layers": ("model", "layers"), "hidden": ("model", "hidden"), "heads": ("model", "heads"),
+                "ffn": ("model", "ffn"), "rnn_layers": ("model", "rnn_layers"), "dropout": ("model", "dropout"),
                 "finetune_embeddings": ("model", "freeze_embeddings")}
 
 

@@ -84,12 +84,16 @@ def standalone_perplexity(spec: Spec, genome, train: Streams, val: Streams, *, s
 
 
 def controller_study(spec: Spec, run_dir: Path, n: int, *, steps: int, lr: float, seed: int = 0,
-                     on_result: Callable[[Sampled], None] | None = None) -> list[Sampled]:
+                     start: int = 0, on_result: Callable[[Sampled], None] | None = None) -> list[Sampled]:
+    """Pairs `start` to n-1 (an untrained-controller sample, then a trained one). The
+    samples are drawn in the same order for any n and each trains from its own seed,
+    so `start` = k extends a study that stopped after k pairs with what a longer
+    run would have given."""
     train, val = lm_streams(spec)
     net = trained_supernet(spec, run_dir)
     samples = controller_samples(spec, run_dir, n, seed)
     out = []
-    for i in range(n):      # the groups alternate, so a study cut short stays balanced
+    for i in range(start, n):      # the groups alternate, so a study cut short stays balanced
         for group in GROUPS:
             g = samples[group][i]
             with torch.no_grad():
