@@ -125,3 +125,16 @@ def test_train_takes_a_transformer_specs_heads_ffn_and_blocks(tmp_path):
     assert saved["params"] == sum(p.numel() for p in built.parameters())
     res = CliRunner().invoke(cli, ["train", POST_LN, "--task", "text-classification", "--hidden", "30"])
     assert res.exit_code == 2 and "does not divide into 4 attention heads" in res.output
+
+
+def test_a_search_whose_width_the_heads_do_not_divide_is_refused_at_its_spec_path(tmp_path):
+    import yaml
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"run": {"name": "tf", "out": str(tmp_path / "tf")},
+                                    "task": {"name": "text-classification"}, "space": {"space": "transformer"},
+                                    "model": {"hidden": 30, "heads": 4}}))
+    for command in (["spec", "check", str(spec)], ["evolve", str(spec)]):
+        res = CliRunner().invoke(cli, command)
+        assert res.exit_code == 2, res.output
+        assert "model.heads" in res.output and "width 30" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "tf").exists()     # refused before anything was written

@@ -29,7 +29,7 @@ def section_errors(s: dict) -> list[Problem]:
     if "execution" in s:
         out += _execution(s["execution"])
     if "model" in s and "space" in s:
-        out += _skeleton(s["space"].space, s["model"].skeleton)
+        out += _skeleton(s["space"].space, s["model"].skeleton) + _heads(s["space"].space, s["model"])
     if "task" in s and s["task"].subset is not None and isinstance(s["task"].val, int) \
             and s["task"].val >= s["task"].subset:
         out.append(("task.val", f"{s['task'].val} validation samples leave none of the subset of "
@@ -38,6 +38,16 @@ def section_errors(s: dict) -> list[Problem]:
 
 
 _choices = choices_hint
+
+
+def _heads(space: str, model) -> list[Problem]:
+    """A transformer block splits its width among its heads: caught here, not
+    after the first candidate's network fails to build."""
+    from genelang.compiler.transformer_space import TRANSFORMER
+    if space != TRANSFORMER or model.hidden % model.heads == 0:
+        return []
+    return [("model.heads", f"the model width {model.hidden} (model.hidden) does not divide into "
+             f"{model.heads} attention heads", "give a model.hidden that model.heads divides")]
 
 
 def _execution(ex) -> list[Problem]:
