@@ -228,9 +228,9 @@ def _preflight(genome, tcfg, mcfg, data, device: str, precision: str | None, out
     """What would otherwise fail with a traceback after minutes: checked before training."""
     from genelang.compiler.transformer_space import TRANSFORMER
     from genelang.errors import GenelangError
-    if genome.space == TRANSFORMER and mcfg.hidden % mcfg.heads:
-        raise GenelangError.at("heads", f"the model width {mcfg.hidden} does not divide into {mcfg.heads} "
-                               "attention heads", "--heads", hint="give a --hidden that --heads divides")
+    from genelang.runtime.transformer import heads_mismatch
+    if genome.space == TRANSFORMER and (problem := heads_mismatch(mcfg.hidden, mcfg.heads)) is not None:
+        raise GenelangError.at("heads", problem, "--heads", hint="give a --hidden that --heads divides")
     from genelang.runtime.devices import lightning_precision
     lightning_precision(precision, device)
     if out_dir is not None:

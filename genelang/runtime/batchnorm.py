@@ -22,6 +22,12 @@ from torch import nn
 CL = torch.channels_last
 
 
+def is_channels_last(x: torch.Tensor) -> bool:
+    """Whether a 4-d tensor is laid out channels_last (and not also contiguous,
+    as a tensor with one channel or a 1×1 map is in both)."""
+    return x.is_contiguous(memory_format=CL) and not x.is_contiguous()
+
+
 def _per_channel(t: torch.Tensor) -> torch.Tensor:
     return t.view(1, -1, 1, 1)
 
@@ -63,8 +69,8 @@ class AccurateBatchNorm2d(nn.BatchNorm2d):
     no batch statistics) is torch's own."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.training and x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=CL)
-                and not x.is_contiguous() and x.dtype in (torch.float32, torch.float64)):
+        if not (self.training and x.dim() == 4 and x.shape[1] > 1 and is_channels_last(x)
+                and x.dtype in (torch.float32, torch.float64)):
             return super().forward(x)
         y, mean, var = _ChannelsLastBatchNorm.apply(x, self.weight, self.bias, self.eps)
         if self.track_running_stats and self.running_mean is not None:

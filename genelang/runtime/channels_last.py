@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genelang.runtime.batchnorm import accurate_batchnorm, plain_batchnorm
+from genelang.runtime.batchnorm import accurate_batchnorm, is_channels_last, plain_batchnorm
 
 CL = torch.channels_last
 
@@ -37,19 +37,16 @@ class _Subsample(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, sh: int, sw: int):
-        ctx.shape, ctx.stride, ctx.fmt = x.shape, (sh, sw), _format(x)
+        ctx.shape, ctx.stride = x.shape, (sh, sw)
+        ctx.fmt = CL if is_channels_last(x) else torch.contiguous_format
         return x[:, :, ::sh, ::sw].contiguous(memory_format=ctx.fmt)
 
     @staticmethod
     def backward(ctx, gy):
         sh, sw = ctx.stride
-        gx = gy.new_zeros(ctx.shape).contiguous(memory_format=ctx.fmt)
+        gx = torch.empty(ctx.shape, dtype=gy.dtype, device=gy.device, memory_format=ctx.fmt).zero_()
         gx[:, :, ::sh, ::sw] = gy
         return gx, None, None
-
-
-def _format(x: torch.Tensor) -> torch.memory_format:
-    return CL if x.is_contiguous(memory_format=CL) and not x.is_contiguous() else torch.contiguous_format
 
 
 class SubsampledPointwiseConv2d(nn.Conv2d):

@@ -73,10 +73,15 @@ def _op(symbol: str, width: int, model: ModelConfig, causal: bool) -> nn.Module 
             "add": lambda: None}[symbol]()
 
 
+def heads_mismatch(width: int, heads: int) -> str | None:
+    """Why a block `width` wide cannot split among `heads` attention heads, or None."""
+    return f"the model width {width} does not divide into {heads} attention heads" if width % heads else None
+
+
 def lower_block(genome: Genome, width: int, model: ModelConfig, causal: bool = False) -> fx.GraphModule:
     """The genome's block at `width` ([B, T, width] -> [B, T, width])."""
-    if width % model.heads:
-        raise ValueError(f"the model width {width} does not divide into {model.heads} heads")
+    if (problem := heads_mismatch(width, model.heads)) is not None:
+        raise ValueError(problem)
     root, graph = nn.Module(), fx.Graph()
     env = {"x": graph.placeholder("x")}
     count = [0]

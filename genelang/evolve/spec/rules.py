@@ -44,10 +44,10 @@ def _heads(space: str, model) -> list[Problem]:
     """A transformer block splits its width among its heads: caught here, not
     after the first candidate's network fails to build."""
     from genelang.compiler.transformer_space import TRANSFORMER
-    if space != TRANSFORMER or model.hidden % model.heads == 0:
-        return []
-    return [("model.heads", f"the model width {model.hidden} (model.hidden) does not divide into "
-             f"{model.heads} attention heads", "give a model.hidden that model.heads divides")]
+    from genelang.runtime.transformer import heads_mismatch
+    problem = heads_mismatch(model.hidden, model.heads) if space == TRANSFORMER else None
+    return [] if problem is None else [("model.heads", f"{problem} (model.hidden {model.hidden})",
+                                        "give a model.hidden that model.heads divides")]
 
 
 def _execution(ex) -> list[Problem]:
